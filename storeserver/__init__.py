@@ -1,0 +1,209 @@
+"""The clienteling store server."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+
+from . import errors
+from .extensions import babel, csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, instance config, environment, then test mapping."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("STORESERVER_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _configure(app, test_config)
+    _configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(
+        app, locale_selector=_select_locale, timezone_selector=_select_timezone
+    )
+    login_manager.init_app(app)
+    _import_models()
+    _prepare_database(app)
+
+    from .cache import init_cache
+
+    init_cache(app)
+    errors.register(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    return app
+
+
+def upgrade_database(app: Flask) -> None:
+    """Bring the database to the newest schema (run when the server starts)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+
+
+def _configure(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object("storeserver.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("STORESERVER")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{instance / 'storeserver.sqlite3'}"
+        )
+    for key in ("HQ_FEED_DIR", "HQ_OUTBOX_DIR"):
+        app.config[key] = str(instance / app.config[key])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the store's secret key, generating it into the instance folder once."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Created with owner-only rights; never a fixed string in the code.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _configure_logging(app: Flask) -> None:
+    level = app.config["LOG_LEVEL"]
+    root = logging.getLogger("storeserver")
+    root.setLevel(level)
+    if app.testing or root.handlers:
+        return
+
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler()
+    console.setFormatter(formatter)
+    root.addHandler(console)
+    log_dir = Path(app.instance_path) / "logs"
+    log_dir.mkdir(exist_ok=True)
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_dir / "storeserver.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(formatter)
+    root.addHandler(file_handler)
+
+
+def _import_models() -> None:
+    # Imported for their side effect: every table is on db.metadata before
+    # Alembic compares it with the database.
+    from . import audit  # noqa: F401
+    from .activities import models as _activities  # noqa: F401
+    from .book import models as _book  # noqa: F401
+    from .customers import models as _customers  # noqa: F401
+    from .org import models as _org  # noqa: F401
+    from .sync import models as _sync  # noqa: F401
+
+
+def _prepare_database(app: Flask) -> None:
+    """SQLite: WAL journal, foreign keys on, and a busy timeout, on every connection."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {timeout}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth.routes import bp as auth_bp
+    from .book.routes import bp as book_bp
+    from .customers.routes import bp as customers_bp
+    from .health import bp as health_bp
+
+    for blueprint in (auth_bp, book_bp, customers_bp, health_bp):
+        app.register_blueprint(blueprint)
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(languages)
+    if best:
+        return best
+    store = current_store()
+    if store is not None and store.default_locale in languages:
+        return store.default_locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _select_timezone() -> str:
+    store = current_store()
+    return store.time_zone if store is not None else "UTC"
+
+
+def current_store():
+    """The store this server serves, loaded once per request."""
+    from flask import current_app
+
+    from .org.models import Store
+
+    if "store" not in g:
+        g.store = db.session.get(Store, current_app.config["STORE_ID"])
+    return g.store
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_datetime, get_locale
+
+    from .permissions import Operation, has
+
+    @app.context_processor
+    def helpers():
+        return {
+            "current_store": current_store(),
+            "Operation": Operation,
+            "has": has,
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "format_datetime": format_datetime,
+        }
+
+    @app.template_filter("label")
+    def label(value: dict | None) -> str:
+        """Pick the label for the current language from an HQ label mapping."""
+        if not value:
+            return ""
+        locale = str(get_locale())
+        return value.get(locale) or value.get("en") or next(iter(value.values()))

@@ -1,0 +1,93 @@
+"""Sign in, sign out, and the language switch."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from .. import current_store
+from ..extensions import db, login_manager
+from ..org.models import Staff
+from ..permissions import Operation, public, requires
+from .forms import LoginForm
+from .services import LoginRefused, authenticate
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_staff(staff_id: str) -> Staff | None:
+    return db.session.get(Staff, staff_id)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server: never send a login on to another site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("book.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Show the login form and sign the associate in."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        store = current_store()
+        try:
+            staff = authenticate(
+                form.staff_id.data, form.password.data, store.legal_entity_id if store else None
+            )
+        except LoginRefused as refused:
+            form.password.errors.append(str(refused.message))
+            status = 401
+        else:
+            login_user(staff)
+            return redirect(_safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@requires(Operation.SIGNED_IN)
+def logout():
+    """Sign the associate out."""
+    logger.info("%s signed out", current_user.id)
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+@public
+def language():
+    """Remember the language chosen on this device."""
+    chosen = request.form.get("lang")
+    target = _safe_next(request.form.get("next"))
+    response = redirect(target)
+    if chosen in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            "lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response

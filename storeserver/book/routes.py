@@ -1,0 +1,189 @@
+"""The associate's client book: the list, filters, adding and removing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from ..customers import filters as book_filters
+from ..customers.services import reference
+from ..permissions import Operation, has, requires
+from . import services
+from .forms import SelectionForm
+
+bp = Blueprint("book", __name__)
+
+
+def _wants_fragment() -> bool:
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page_arg(args) -> int:
+    try:
+        return max(1, int(args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@bp.after_request
+def vary_on_htmx(response):
+    # One URL serves the page and its fragment: caches must keep them apart.
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/")
+@requires(Operation.SIGNED_IN)
+def home():
+    """Send the associate to their client book, or say what their login offers."""
+    if has(current_user, Operation.VIEW_MY_BOOK):
+        return redirect(url_for("book.index"))
+    return render_template("book/home.html")
+
+
+@bp.get("/book")
+@requires(Operation.VIEW_MY_BOOK)
+def index():
+    """The client book: cards, filter panel, pages."""
+    return _render_book(request.args, fragment=_wants_fragment())
+
+
+def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
+    ref = reference(current_user.legal_entity_id)
+    filters = book_filters.parse(args, ref)
+    page = services.book_page(current_user, filters, _page_arg(args))
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": urlencode(list(filters.to_args().items(multi=True))),
+        "selection": SelectionForm(),
+    }
+    if fragment:
+        body = render_template("book/_card_list.html", **context) + extra
+        return body, status
+    return render_template("book/index.html", **context), status
+
+
+# -- adding ---------------------------------------------------------------------
+
+
+@bp.get("/book/add")
+@requires(Operation.ADD_TO_BOOK)
+def add():
+    """Search any customer of the legal entity to add to the client book."""
+    q = (request.args.get("q") or "").strip()
+    candidates = services.search_to_add(current_user, q)
+    context = {"q": q, "candidates": candidates, "form": SelectionForm(q=q)}
+    template = "book/_add_results.html" if _wants_fragment() else "book/add.html"
+    return render_template(template, **context)
+
+
+@bp.post("/book/add")
+@requires(Operation.ADD_TO_BOOK)
+def add_post():
+    """Add the ticked customers to the client book."""
+    form = SelectionForm()
+    q = (form.q.data or "").strip()
+    outcome = services.add_customers(current_user, form.customer.data or [])
+
+    if outcome.added:
+        flash(
+            ngettext(
+                "%(num)d customer added to your client book.",
+                "%(num)d customers added to your client book.",
+                len(outcome.added),
+            ),
+            "success",
+        )
+    if outcome.already:
+        flash(
+            ngettext(
+                "%(num)d customer was already in your client book.",
+                "%(num)d customers were already in your client book.",
+                len(outcome.already),
+            ),
+            "info",
+        )
+    for refusal in outcome.refused:
+        flash(str(refusal.message), "error")
+    status = 409 if outcome.refused and not outcome.added and not outcome.already else 200
+
+    if _wants_fragment():
+        candidates = services.search_to_add(current_user, q)
+        body = render_template(
+            "book/_add_results.html",
+            q=q,
+            candidates=candidates,
+            form=SelectionForm(q=q),
+        ) + render_template("_messages.html", oob=True)
+        return body, status
+    return redirect(url_for("book.add", q=q) if q else url_for("book.index"), 303)
+
+
+# -- removing -------------------------------------------------------------------
+
+
+def _back_args(raw: str | None) -> MultiDict:
+    from urllib.parse import parse_qsl
+
+    return MultiDict(parse_qsl(raw or "", keep_blank_values=False))
+
+
+@bp.get("/book/remove")
+@requires(Operation.REMOVE_FROM_BOOK)
+def remove():
+    """Ask to confirm removing the ticked customers."""
+    ids = request.args.getlist("customer")
+    customers = services.members_to_remove(current_user, ids)
+    back = request.args.get("back", "")
+    form = SelectionForm(back=back)
+    context = {"customers": customers, "form": form, "back": back}
+    if not customers:
+        flash(_("Tick the customers to remove first."), "info")
+    if _wants_fragment():
+        return render_template(
+            "book/_remove_confirm.html", **context
+        ) + render_template("_messages.html", oob=True)
+    return render_template("book/remove.html", **context)
+
+
+@bp.post("/book/remove")
+@requires(Operation.REMOVE_FROM_BOOK)
+def remove_post():
+    """Remove the confirmed customers from the client book."""
+    form = SelectionForm()
+    removed = services.remove_customers(current_user, form.customer.data or [])
+    if removed:
+        flash(
+            ngettext(
+                "%(num)d customer removed from your client book.",
+                "%(num)d customers removed from your client book.",
+                len(removed),
+            ),
+            "success",
+        )
+    else:
+        flash(_("Those customers were no longer in your client book."), "info")
+
+    back = _back_args(form.back.data)
+    if _wants_fragment():
+        extra = render_template("book/_remove_confirm.html", customers=[], oob=True)
+        extra += render_template("_messages.html", oob=True)
+        return _render_book(back, fragment=True, extra=extra)
+    target = url_for("book.index")
+    if back:
+        target += "?" + urlencode(list(back.items(multi=True)))
+    return redirect(target, 303)

@@ -1,0 +1,148 @@
+"""The `storeserver` command: serve, db, sync, staff, demo."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app, upgrade_database
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def main():
+    """Run and look after this store's clienteling server."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default HOST).")
+@click.option("--port", type=int, default=None, help="Port (default PORT).")
+@with_appcontext
+def serve(host, port):
+    """Serve the app with waitress, the production WSGI server."""
+    import waitress
+
+    app = current_app._get_current_object()
+    upgrade_database(app)
+    host = host or app.config["HOST"]
+    port = port or app.config["PORT"]
+    _print_logins()
+    click.echo(f"storeserver for store {app.config['STORE_ID']}: http://{host}:{port}/")
+    # Objects alive after start-up never need collecting; freezing them and
+    # collecting less often keeps the collector out of page latency.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    waitress.serve(app, host=host, port=port, threads=app.config["THREADS"], ident=None)
+
+
+def _print_logins() -> None:
+    from .demo import DEMO_PASSWORD, demo_logins
+    from .extensions import db
+    from .org.models import Staff
+
+    demo_ids = {login["id"]: login for login in demo_logins()}
+    held = db.session.scalars(sa.select(Staff.id).where(Staff.id.in_(demo_ids))).all()
+    if not held:
+        return
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for staff_id in sorted(held):
+        login = demo_ids[staff_id]
+        click.echo(f"  {staff_id}  {login['name']:<24} {login['rights']}")
+
+
+@main.group()
+def sync():
+    """Exchange data with HQ."""
+
+
+@sync.command("pull")
+@with_appcontext
+def sync_pull():
+    """Apply the pending HQ feeds for this store and print what they did."""
+    from .sync.feed import FeedError
+    from .sync.services import pull
+
+    started = time.perf_counter()
+
+    def progress(count: int) -> None:
+        click.echo(f"  ... {count:,} records", err=True)
+
+    try:
+        results = pull(progress=progress)
+    except FeedError as exc:
+        click.echo(f"HQ pull refused, nothing changed: {exc}", err=True)
+        sys.exit(1)
+
+    if not results:
+        click.echo("No feed for this store in the HQ folder.")
+    for result in results:
+        if not result.applied:
+            click.echo(f"{result.source}: skipped, {result.skipped_reason}")
+            continue
+        click.echo(
+            f"{result.source}: {result.kind} feed applied, watermark {result.watermark}"
+        )
+        for name, count in sorted(result.counts.items()):
+            click.echo(f"  {name:<28} {count:>8,}")
+    click.echo(f"Elapsed: {time.perf_counter() - started:.2f} s")
+
+
+@main.group()
+def demo():
+    """The demo store."""
+
+
+@demo.command("feed")
+@click.option("--customers", type=int, default=5000, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None)
+@with_appcontext
+def demo_feed(customers, out):
+    """Write the demo HQ feeds into the HQ feed folder."""
+    from .demo import write_demo_feeds
+
+    started = time.perf_counter()
+    out = out or Path(current_app.config["HQ_FEED_DIR"])
+    paths = write_demo_feeds(out, customers=customers)
+    for path in paths:
+        click.echo(f"wrote {path}")
+    click.echo(f"Elapsed: {time.perf_counter() - started:.2f} s")
+
+
+@demo.command("setup")
+@click.pass_context
+@with_appcontext
+def demo_setup(ctx):
+    """Write and pull the demo feed when the database holds no store yet."""
+    from .extensions import db
+    from .org.models import Store
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Store)):
+        click.echo("The database already holds a store; demo setup skipped.")
+        return
+    ctx.invoke(demo_feed)
+    ctx.invoke(sync_pull)
+
+
+@main.group()
+def staff():
+    """Staff from HQ."""
+
+
+@staff.command("list")
+@with_appcontext
+def staff_list():
+    """List the staff of this store's legal entity and their operations."""
+    from .extensions import db
+    from .org.models import Staff
+
+    for member in db.session.scalars(sa.select(Staff).order_by(Staff.id)):
+        state = "" if member.login_enabled else " (login disabled)"
+        ops = ",".join(member.operations or [])
+        click.echo(f"{member.id:<8} {member.name:<28} {ops}{state}")

@@ -1,0 +1,47 @@
+"""Default settings.
+
+Every key can be overridden, in this order, by `instance/config.py`, by an
+environment variable named `STORESERVER_<KEY>` (values are parsed as JSON when
+they can be, so `STORESERVER_PAGE_SIZE=25` is a number), and finally by the
+mapping a test passes to `create_app`.
+"""
+
+# The store this server serves; it fixes the legal entity and the store book.
+STORE_ID = "PAR-01"
+
+# None means "a SQLite file in the instance folder"; a retailer hosting many
+# stores on one server sets DATABASE_URL to a PostgreSQL URL instead.
+SQLALCHEMY_DATABASE_URI = None
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# HQ connection. The folder connector reads feed files from HQ_FEED_DIR and
+# writes change files to HQ_OUTBOX_DIR; relative paths are in the instance folder.
+HQ_CONNECTOR = "folder"
+HQ_FEED_DIR = "hq/feed"
+HQ_OUTBOX_DIR = "hq/outbox"
+
+# Pages.
+PAGE_SIZE = 50
+ADD_SEARCH_LIMIT = 25
+
+# Languages offered; the browser chooses, the store's default is the fallback.
+LANGUAGES = ["en", "fr"]
+BABEL_DEFAULT_LOCALE = "en"
+BABEL_DEFAULT_TIMEZONE = "UTC"
+
+# Cache for slow-changing reference data (activity types, attribute group).
+CACHE_TYPE = "simple"
+CACHE_TTL_SECONDS = 4 * 3600
+
+# Sessions and cookies.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+WTF_CSRF_TIME_LIMIT = None
+
+# Serving.
+HOST = "127.0.0.1"
+PORT = 8000
+THREADS = 4
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,295 @@
+"""Reading customers: reference data, customer cards, and the customer page."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import gettext as _
+
+from ..book.models import ClientBook, Membership
+from ..cache import get_cache
+from ..errors import NotFound
+from ..extensions import db
+from ..org.models import ClientelingSettings, Staff
+from ..permissions import Operation, ensure
+from .models import (
+    Attribute,
+    AttributeGroup,
+    AttributeValue,
+    Customer,
+    Measure,
+    MeasureValue,
+)
+
+logger = logging.getLogger(__name__)
+
+CARD_SLOTS = 3
+
+
+@dataclass(frozen=True)
+class AttributeDef:
+    id: str
+    label: dict
+    type: str
+    refinable: bool
+    display_order: int
+    allowed_values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MeasureDef:
+    id: str
+    label: dict
+    format: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A legal entity's clienteling setup, as cards and filters need it."""
+
+    legal_entity_id: str
+    exclusive: bool
+    number_sequence_id: str | None
+    attributes: tuple[AttributeDef, ...]
+    measures: dict[str, MeasureDef]
+    card_measures: tuple[str, ...]
+
+    @property
+    def refinable(self) -> tuple[AttributeDef, ...]:
+        return tuple(a for a in self.attributes if a.refinable)
+
+    def attribute(self, attribute_id: str) -> AttributeDef | None:
+        return next((a for a in self.attributes if a.id == attribute_id), None)
+
+
+def reference(legal_entity_id: str) -> Reference:
+    """The legal entity's setup, from the cache; a pull flushes it."""
+    cache = get_cache()
+    key = f"reference:{legal_entity_id}"
+    found = cache.get(key)
+    if found is None:
+        found = _load_reference(legal_entity_id)
+        cache.set(key, found)
+    return found
+
+
+def _load_reference(legal_entity_id: str) -> Reference:
+    settings = db.session.get(ClientelingSettings, legal_entity_id)
+    attributes: tuple[AttributeDef, ...] = ()
+    if settings is not None and settings.attribute_group_id:
+        rows = db.session.scalars(
+            sa.select(Attribute)
+            .join(AttributeGroup, Attribute.group_id == AttributeGroup.id)
+            .where(Attribute.group_id == settings.attribute_group_id, Attribute.active)
+            .order_by(Attribute.display_order, Attribute.id)
+        )
+        attributes = tuple(
+            AttributeDef(
+                id=a.id,
+                label=dict(a.label or {}),
+                type=a.type,
+                refinable=a.refinable,
+                display_order=a.display_order,
+                allowed_values=tuple(a.allowed_values or ()),
+            )
+            for a in rows
+        )
+    measures = {
+        m.id: MeasureDef(id=m.id, label=dict(m.label or {}), format=m.format)
+        for m in db.session.scalars(
+            sa.select(Measure).where(
+                Measure.legal_entity_id == legal_entity_id, Measure.active
+            )
+        )
+    }
+    card_measures = tuple(
+        m for m in (settings.card_measures if settings else None) or () if m in measures
+    )[:CARD_SLOTS]
+    return Reference(
+        legal_entity_id=legal_entity_id,
+        exclusive=settings.exclusive if settings is not None else True,
+        number_sequence_id=settings.number_sequence_id if settings else None,
+        attributes=attributes,
+        measures=measures,
+        card_measures=card_measures,
+    )
+
+
+# -- customer cards ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: str  # "measure" or "attribute"
+    id: str
+    label: dict
+    value: str | None  # formatted for the current locale; None when unknown
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    name: str
+    initials: str
+    email: str | None
+    phone: str | None
+    slots: tuple[Slot, ...]
+
+
+def card_slots(ref: Reference) -> list[MeasureDef | AttributeDef]:
+    """What the card's three slots show: configured measures, then attributes.
+
+    Measures come first (up to three, in the configured order); attributes of
+    the client-book attribute group fill the remaining slots by display order.
+    """
+    measures = [ref.measures[m] for m in ref.card_measures][:CARD_SLOTS]
+    attributes = list(ref.attributes[: CARD_SLOTS - len(measures)])
+    return [*measures, *attributes]
+
+
+def cards(customers: list[Customer], ref: Reference) -> list[Card]:
+    """Cards for a page of customers, in two queries whatever the page size."""
+    slots = card_slots(ref)
+    ids = [c.id for c in customers]
+    attribute_ids = [s.id for s in slots if isinstance(s, AttributeDef)]
+    measure_ids = [s.id for s in slots if isinstance(s, MeasureDef)]
+
+    values: dict[tuple[str, str], list[str]] = defaultdict(list)
+    if ids and attribute_ids:
+        rows = db.session.execute(
+            sa.select(
+                AttributeValue.customer_id, AttributeValue.attribute_id, AttributeValue.value
+            )
+            .where(
+                AttributeValue.customer_id.in_(ids),
+                AttributeValue.attribute_id.in_(attribute_ids),
+            )
+            .order_by(AttributeValue.id)
+        )
+        for customer_id, attribute_id, value in rows:
+            values[(customer_id, attribute_id)].append(value)
+
+    measured: dict[tuple[str, str], str] = {}
+    if ids and measure_ids:
+        rows = db.session.execute(
+            sa.select(MeasureValue.customer_id, MeasureValue.measure_id, MeasureValue.value)
+            .where(MeasureValue.customer_id.in_(ids), MeasureValue.measure_id.in_(measure_ids))
+        )
+        measured = {(c, m): v for c, m, v in rows}
+
+    result = []
+    for customer in customers:
+        card_slots_ = []
+        for slot in slots:
+            if isinstance(slot, MeasureDef):
+                raw = measured.get((customer.id, slot.id))
+                shown = format_measure(slot, raw) if raw is not None else None
+                card_slots_.append(Slot("measure", slot.id, slot.label, shown))
+            else:
+                held = values.get((customer.id, slot.id))
+                shown = format_attribute(slot, held) if held else None
+                card_slots_.append(Slot("attribute", slot.id, slot.label, shown))
+        result.append(
+            Card(
+                id=customer.id,
+                name=customer.name,
+                initials=customer.initials,
+                email=customer.email,
+                phone=customer.phone,
+                slots=tuple(card_slots_),
+            )
+        )
+    return result
+
+
+def format_measure(measure: MeasureDef, raw: str) -> str:
+    """A measure value as the associate reads it, in the current locale."""
+    if measure.format in ("percent", "number"):
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw
+        if measure.format == "percent":
+            return format_percent(number, "#,##0%")
+        return format_decimal(number)
+    return raw
+
+
+def format_attribute(attribute: AttributeDef, held: list[str]) -> str:
+    """Attribute values as the associate reads them, in the current locale."""
+    if attribute.type == "boolean":
+        return _("Yes") if held[0] == "true" else _("No")
+    if attribute.type == "date":
+        try:
+            return format_date(date.fromisoformat(held[0]), "medium")
+        except ValueError:
+            return held[0]
+    if attribute.type == "yearless_date":
+        month, day = int(held[0][2:4]), int(held[0][5:7])
+        # A leap year, so that 29 February can be shown.
+        return format_date(date(2000, month, day), "d MMMM")
+    if attribute.type in ("integer", "decimal"):
+        try:
+            return format_decimal(float(held[0]))
+        except ValueError:
+            return held[0]
+    return ", ".join(held)
+
+
+# -- the customer page ---------------------------------------------------------------
+
+
+@dataclass
+class CustomerDetail:
+    customer: Customer
+    attributes: list[tuple[AttributeDef, str | None]]
+    measures: list[tuple[MeasureDef, str | None, datetime | None]]
+    books: list[tuple[ClientBook, Staff]]
+
+
+def customer_detail(actor: Staff, customer_id: str) -> CustomerDetail:
+    """Everything the customer page shows about one customer of the legal entity."""
+    ensure(actor, Operation.VIEW_CUSTOMER, customer_id)
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or customer.legal_entity_id != actor.legal_entity_id:
+        raise NotFound(_("This customer is not known in this store."))
+
+    ref = reference(customer.legal_entity_id)
+    held: dict[str, list[str]] = defaultdict(list)
+    for attribute_id, value in db.session.execute(
+        sa.select(AttributeValue.attribute_id, AttributeValue.value)
+        .where(AttributeValue.customer_id == customer_id)
+        .order_by(AttributeValue.id)
+    ):
+        held[attribute_id].append(value)
+    attributes = [
+        (a, format_attribute(a, held[a.id]) if held.get(a.id) else None)
+        for a in ref.attributes
+    ]
+
+    measure_rows = {
+        m.measure_id: m
+        for m in db.session.scalars(
+            sa.select(MeasureValue).where(MeasureValue.customer_id == customer_id)
+        )
+    }
+    measures = []
+    for measure in ref.measures.values():
+        row = measure_rows.get(measure.id)
+        shown = format_measure(measure, row.value) if row else None
+        measures.append((measure, shown, row.as_of if row else None))
+
+    books = db.session.execute(
+        sa.select(ClientBook, Staff)
+        .join(Membership, Membership.book_id == ClientBook.id)
+        .join(Staff, Staff.id == ClientBook.staff_id)
+        .where(Membership.customer_id == customer_id)
+        .order_by(Staff.last_name)
+    ).all()
+    logger.info("%s opened customer %s", actor.id, customer_id)
+    return CustomerDetail(customer, attributes, measures, [tuple(b) for b in books])

@@ -1,0 +1,34 @@
+"""Folding text for search: case and accents ignored, so "zoe" finds "Zoë"."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, accent-free, whitespace-collapsed form of a text."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Letters such as "ø" and "ß" do not decompose; map the common ones.
+    bare = bare.translate(_EXTRA)
+    return " ".join(bare.split())
+
+
+_EXTRA = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "æ": "ae", "œ": "oe"})
+
+
+def search_text(first_name, last_name, email, phone) -> str:
+    """The folded text a customer is found by: name, email, and phone digits."""
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    return " ".join(
+        part
+        for part in (fold(first_name), fold(last_name), fold(email), digits)
+        if part
+    )
+
+
+def sort_name(first_name, last_name) -> str:
+    """The folded "last first" name customers are ordered by."""
+    return f"{fold(last_name)} {fold(first_name)}".strip()

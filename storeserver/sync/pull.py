@@ -1,0 +1,891 @@
+"""Applying an HQ feed to the store's database: all or nothing.
+
+Records are matched on HQ ids and written in batches of upserts; every record
+is checked first (required fields, types, references), so a bad record
+refuses the whole feed with a message naming its line, and nothing of it is
+kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..activities.models import ActivityType
+from ..customers.models import (
+    ATTRIBUTE_TYPES,
+    MEASURE_FORMATS,
+    Attribute,
+    AttributeGroup,
+    AttributeValue,
+    Customer,
+    MeasureValue,
+    customer_address_books,
+)
+from ..customers.models import Measure as MeasureModel
+from ..customers.text import search_text, sort_name
+from ..book.models import ClientBook, Membership
+from ..extensions import db
+from ..org.models import (
+    AddressBook,
+    ClientelingSettings,
+    LegalEntity,
+    NumberSequence,
+    Staff,
+    Store,
+    staff_address_books,
+    store_address_books,
+)
+from ..timeutil import parse_instant, utcnow
+from .feed import FeedError, Header, Record, parse_header, records
+from .models import SyncRun, SyncState
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+WATERMARK_KEY = "pull.watermark"
+YEARLESS = re.compile(r"^--(\d\d)-(\d\d)$")
+
+
+@dataclass
+class PullResult:
+    source: str
+    watermark: str | None = None
+    kind: str | None = None
+    applied: bool = False
+    skipped_reason: str | None = None
+    counts: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def stored_watermark() -> str | None:
+    state = db.session.get(SyncState, WATERMARK_KEY)
+    return state.value if state else None
+
+
+def pull_lines(
+    lines: Iterable[bytes | str],
+    store_id: str,
+    source: str,
+    progress: Callable[[int], None] | None = None,
+) -> PullResult:
+    """Apply one feed given as lines; refuse it whole on any error (FeedError)."""
+    started = time.perf_counter()
+    result = PullResult(source=source)
+    iterator = iter(lines)
+    run = SyncRun(kind="pull", started_at=utcnow(), source=source)
+
+    try:
+        header = parse_header(next(iterator, None))
+        result.watermark, result.kind = header.watermark, header.kind
+        reason = _skip_reason(header, store_id)
+        if reason:
+            result.skipped_reason = reason
+            return result
+
+        applier = _Applier(header, result.counts)
+        for number, record in enumerate(records(iterator), start=1):
+            applier.add(record)
+            if progress and number % 5000 == 0:
+                progress(number)
+        applier.flush()
+        _set_state(WATERMARK_KEY, header.watermark)
+        run.result = "ok"
+    except Exception as exc:
+        db.session.rollback()
+        run.result = "failed"
+        run.error = str(exc)
+        run.finished_at = utcnow()
+        db.session.add(run)
+        db.session.commit()
+        logger.warning("HQ pull from %s refused: %s", source, exc)
+        raise
+
+    result.applied = True
+    result.seconds = time.perf_counter() - started
+    run.finished_at = utcnow()
+    run.watermark = header.watermark
+    run.counts = dict(result.counts)
+    db.session.add(run)
+    db.session.commit()
+    logger.info(
+        "HQ pull from %s applied: %s feed, watermark %s, %d records in %.2f s",
+        source,
+        header.kind,
+        header.watermark,
+        sum(result.counts.values()),
+        result.seconds,
+    )
+    return result
+
+
+def _skip_reason(header: Header, store_id: str) -> str | None:
+    if header.store != store_id:
+        raise FeedError(
+            f"the feed is for store {header.store}, this server serves {store_id}", 1
+        )
+    try:
+        new = parse_instant(header.watermark)
+    except ValueError as exc:
+        raise FeedError(
+            f"watermark {header.watermark!r} is not an ISO instant", 1
+        ) from exc
+    current = stored_watermark()
+    if current and parse_instant(current) >= new:
+        return f"already applied (stored watermark {current})"
+    return None
+
+
+def _set_state(key: str, value: str) -> None:
+    state = db.session.get(SyncState, key)
+    if state is None:
+        db.session.add(SyncState(key=key, value=value))
+    else:
+        state.value = value
+
+
+def _insert(table):
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+class _Applier:
+    """Checks records, buffers them by shape, and writes them in batches."""
+
+    def __init__(self, header: Header, counts: Counter):
+        self.header = header
+        self.counts = counts
+        self.session = db.session
+        self._known: dict[str, dict] = {}
+        self._batch: list[tuple[Record, dict]] = []
+        self._batch_key: tuple | None = None
+        self._refold: set[str] = set()
+
+    # -- what the store already holds, loaded on first use ---------------------
+
+    def known(self, entity: str) -> dict:
+        if entity not in self._known:
+            self._known[entity] = self._load(entity)
+        return self._known[entity]
+
+    def _load(self, entity: str) -> dict:
+        rows: Iterable = ()
+        s = self.session
+        if entity == "legal_entity":
+            rows = ((i, i) for i in s.scalars(sa.select(LegalEntity.id)))
+        elif entity == "address_book":
+            rows = s.execute(sa.select(AddressBook.id, AddressBook.legal_entity_id))
+        elif entity == "number_sequence":
+            rows = s.execute(
+                sa.select(NumberSequence.id, NumberSequence.legal_entity_id)
+            )
+        elif entity == "staff":
+            rows = s.execute(sa.select(Staff.id, Staff.legal_entity_id))
+        elif entity == "attribute_group":
+            rows = s.execute(
+                sa.select(AttributeGroup.id, AttributeGroup.legal_entity_id)
+            )
+        elif entity == "attribute":
+            rows = (
+                (a.id, (a.type, set(a.allowed_values or []), le))
+                for a, le in s.execute(
+                    sa.select(Attribute, AttributeGroup.legal_entity_id).join(
+                        AttributeGroup, Attribute.group_id == AttributeGroup.id
+                    )
+                )
+            )
+        elif entity == "measure":
+            rows = s.execute(sa.select(MeasureModel.id, MeasureModel.format))
+        elif entity == "customer":
+            rows = s.execute(sa.select(Customer.id, Customer.legal_entity_id))
+        elif entity == "client_book":
+            rows = s.execute(sa.select(ClientBook.id, ClientBook.legal_entity_id))
+        elif entity == "settings":
+            rows = s.execute(
+                sa.select(
+                    ClientelingSettings.legal_entity_id, ClientelingSettings.exclusive
+                )
+            )
+        return {key: value for key, value in rows}
+
+    def _ref(self, record: Record, entity: str, value, field_name: str):
+        known = self.known(entity)
+        if value not in known:
+            raise FeedError(
+                f'{record.entity} record refers to {entity} {value!r} in "{field_name}",'
+                " which the store does not hold",
+                record.line,
+            )
+        return known[value]
+
+    def _refs(self, record: Record, entity: str, values, field_name: str) -> list:
+        if not isinstance(values, list):
+            raise FeedError(f'"{field_name}" must be a list', record.line)
+        for value in values:
+            self._ref(record, entity, value, field_name)
+        return values
+
+    # -- buffering -------------------------------------------------------------
+
+    def add(self, record: Record) -> None:
+        row = getattr(self, f"_{record.op}_{record.entity}", None)
+        if row is None:
+            raise FeedError(
+                f"{record.entity} records cannot be deleted through a feed", record.line
+            )
+        values = row(record)
+        if values is None:
+            return
+
+        key = (record.entity, record.op, tuple(sorted(values)))
+        if key != self._batch_key or len(self._batch) >= BATCH:
+            self.flush()
+            self._batch_key = key
+        self._batch.append((record, values))
+        self.counts[f"{record.entity}.{record.op}"] += 1
+
+    def flush(self) -> None:
+        if self._batch:
+            record = self._batch[0][0]
+            writer = getattr(self, f"_write_{record.op}_{record.entity}")
+            try:
+                writer([values for _, values in self._batch])
+            except sa.exc.IntegrityError as exc:
+                last = self._batch[-1][0].line
+                raise FeedError(
+                    f"records of lines {record.line}-{last} conflict with data the "
+                    f"store holds ({exc.orig})",
+                    record.line,
+                ) from exc
+            self._batch = []
+            self._batch_key = None
+        if self._refold:
+            self._refold_customers()
+
+    def _upsert(self, model_or_table, rows: list[dict], keys: list[str], **special):
+        table = getattr(model_or_table, "__table__", model_or_table)
+        stmt = _insert(table)
+        columns = [c for c in rows[0] if c not in keys]
+        updates = {c: stmt.excluded[c] for c in columns}
+        updates.update(special)
+        if updates:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        self.session.execute(stmt, rows)
+
+    def _relink(self, table, owner_col: str, rows: list[dict]) -> None:
+        """Replace the address-book links of the owners in `rows`."""
+        owners = [{"owner": r["_id"]} for r in rows if "_books" in r]
+        if not owners:
+            return
+        self.session.execute(
+            table.delete().where(table.c[owner_col] == sa.bindparam("owner")), owners
+        )
+        links = [
+            {owner_col: r["_id"], "address_book_id": book}
+            for r in rows
+            if "_books" in r
+            for book in dict.fromkeys(r["_books"])
+        ]
+        if links:
+            self.session.execute(table.insert(), links)
+
+    @staticmethod
+    def _strip(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+
+    # -- entities --------------------------------------------------------------
+
+    def _upsert_legal_entity(self, r: Record) -> dict:
+        self.known("legal_entity")[r.data["id"]] = r.data["id"]
+        return {"id": r.data["id"], "name": _text(r, "name")}
+
+    def _write_upsert_legal_entity(self, rows):
+        self._upsert(LegalEntity, rows, ["id"])
+
+    def _upsert_number_sequence(self, r: Record) -> dict:
+        le = self._ref(r, "legal_entity", r.data["legal_entity"], "legal_entity")
+        self.known("number_sequence")[r.data["id"]] = le
+        return {
+            "id": r.data["id"],
+            "legal_entity_id": le,
+            "prefix": _text(r, "prefix"),
+            "next_value": _int(r, "next"),
+            "width": _int(r, "width") if "width" in r.data else 6,
+        }
+
+    def _write_upsert_number_sequence(self, rows):
+        table = NumberSequence.__table__
+        stmt = _insert(table)
+        # The store may have handed out numbers since HQ wrote the feed: never
+        # move the sequence backwards.
+        keep_higher = sa.case(
+            (stmt.excluded.next_value > table.c.next_value, stmt.excluded.next_value),
+            else_=table.c.next_value,
+        )
+        self._upsert(table, rows, ["id"], next_value=keep_higher)
+
+    def _upsert_address_book(self, r: Record) -> dict:
+        le = self._ref(r, "legal_entity", r.data["legal_entity"], "legal_entity")
+        self.known("address_book")[r.data["id"]] = le
+        return {"id": r.data["id"], "legal_entity_id": le, "name": _text(r, "name")}
+
+    def _write_upsert_address_book(self, rows):
+        self._upsert(AddressBook, rows, ["id"])
+
+    def _upsert_store(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        try:
+            ZoneInfo(str(d["time_zone"]))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise FeedError(
+                f"time zone {d['time_zone']!r} is not known", r.line
+            ) from exc
+        row = {
+            "id": d["id"],
+            "legal_entity_id": le,
+            "name": _text(r, "name"),
+            "time_zone": d["time_zone"],
+        }
+        if "default_locale" in d:
+            row["default_locale"] = _text(r, "default_locale")
+        if "address_books" in d:
+            row["_id"] = d["id"]
+            row["_books"] = self._refs(
+                r, "address_book", d["address_books"], "address_books"
+            )
+        return row
+
+    def _write_upsert_store(self, rows):
+        self._upsert(Store, self._strip(rows), ["id"])
+        self._relink(store_address_books, "store_id", rows)
+
+    def _upsert_staff(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        self.known("staff")[d["id"]] = le
+        row = {
+            "id": d["id"],
+            "legal_entity_id": le,
+            "first_name": _text(r, "first_name"),
+            "last_name": _text(r, "last_name"),
+        }
+        for name in ("email", "password_hash"):
+            if name in d:
+                row[name] = _text(r, name, optional=True)
+        if "login_enabled" in d:
+            row["login_enabled"] = _bool(r, "login_enabled")
+        if "operations" in d:
+            if not isinstance(d["operations"], list):
+                raise FeedError('"operations" must be a list', r.line)
+            row["operations"] = [str(code) for code in d["operations"]]
+        if "address_books" in d:
+            row["_id"] = d["id"]
+            row["_books"] = self._refs(
+                r, "address_book", d["address_books"], "address_books"
+            )
+        return row
+
+    def _write_upsert_staff(self, rows):
+        self._upsert(Staff, self._strip(rows), ["id"])
+        self._relink(staff_address_books, "staff_id", rows)
+
+    def _delete_staff(self, r: Record) -> dict:
+        self._ref(r, "staff", r.data["id"], "id")
+        return {"id": r.data["id"]}
+
+    def _write_delete_staff(self, rows):
+        table = Staff.__table__
+        self.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("sid"))
+            .values(login_enabled=False),
+            [{"sid": r["id"]} for r in rows],
+        )
+
+    def _upsert_attribute_group(self, r: Record) -> dict:
+        le = self._ref(r, "legal_entity", r.data["legal_entity"], "legal_entity")
+        self.known("attribute_group")[r.data["id"]] = le
+        return {"id": r.data["id"], "legal_entity_id": le, "name": _text(r, "name")}
+
+    def _write_upsert_attribute_group(self, rows):
+        self._upsert(AttributeGroup, rows, ["id"])
+
+    def _upsert_attribute(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "attribute_group", d["group"], "group")
+        if d["type"] not in ATTRIBUTE_TYPES:
+            raise FeedError(
+                f"attribute type {d['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}",
+                r.line,
+            )
+        allowed = d.get("values") or []
+        if not isinstance(allowed, list) or not all(
+            isinstance(v, str) for v in allowed
+        ):
+            raise FeedError('"values" must be a list of strings', r.line)
+        self.known("attribute")[d["id"]] = (d["type"], set(allowed), le)
+        row = {
+            "id": d["id"],
+            "group_id": d["group"],
+            "label": _label(r),
+            "type": d["type"],
+            "display_order": _int(r, "display_order"),
+            "allowed_values": allowed,
+        }
+        if "refinable" in d:
+            row["refinable"] = _bool(r, "refinable")
+        if "active" in d:
+            row["active"] = _bool(r, "active")
+        return row
+
+    def _write_upsert_attribute(self, rows):
+        self._upsert(Attribute, rows, ["id"])
+
+    def _delete_attribute(self, r: Record) -> dict:
+        self._ref(r, "attribute", r.data["id"], "id")
+        return {"id": r.data["id"]}
+
+    def _write_delete_attribute(self, rows):
+        self._retire(Attribute, rows)
+
+    def _retire(self, model, rows):
+        table = model.__table__
+        self.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("rid"))
+            .values(active=False),
+            [{"rid": r["id"]} for r in rows],
+        )
+
+    def _upsert_measure(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        if d["format"] not in MEASURE_FORMATS:
+            raise FeedError(
+                f"measure format {d['format']!r} is not one of "
+                f"{', '.join(MEASURE_FORMATS)}",
+                r.line,
+            )
+        self.known("measure")[d["id"]] = d["format"]
+        row = {
+            "id": d["id"],
+            "legal_entity_id": le,
+            "label": _label(r),
+            "format": d["format"],
+        }
+        if "active" in d:
+            row["active"] = _bool(r, "active")
+        return row
+
+    def _write_upsert_measure(self, rows):
+        self._upsert(MeasureModel, rows, ["id"])
+
+    def _delete_measure(self, r: Record) -> dict:
+        self._ref(r, "measure", r.data["id"], "id")
+        return {"id": r.data["id"]}
+
+    def _write_delete_measure(self, rows):
+        self._retire(MeasureModel, rows)
+
+    def _upsert_activity_type(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        row = {
+            "id": d["id"],
+            "legal_entity_id": le,
+            "code": _text(r, "code"),
+            "label": _label(r),
+        }
+        if "appointment" in d:
+            row["appointment"] = _bool(r, "appointment")
+        if "active" in d:
+            row["active"] = _bool(r, "active")
+        return row
+
+    def _write_upsert_activity_type(self, rows):
+        self._upsert(ActivityType, rows, ["id"])
+
+    def _delete_activity_type(self, r: Record) -> dict:
+        return {"id": r.data["id"]}
+
+    def _write_delete_activity_type(self, rows):
+        self._retire(ActivityType, rows)
+
+    def _upsert_settings(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        row: dict = {"legal_entity_id": le}
+        if "enabled" in d:
+            row["enabled"] = _bool(r, "enabled")
+        if "exclusive" in d:
+            row["exclusive"] = _bool(r, "exclusive")
+        if d.get("number_sequence") is not None:
+            self._ref(r, "number_sequence", d["number_sequence"], "number_sequence")
+            row["number_sequence_id"] = d["number_sequence"]
+        if d.get("attribute_group") is not None:
+            self._ref(r, "attribute_group", d["attribute_group"], "attribute_group")
+            row["attribute_group_id"] = d["attribute_group"]
+        if "card_measures" in d:
+            measures = self._refs(
+                r, "measure", d["card_measures"] or [], "card_measures"
+            )
+            if len(measures) > 3:
+                raise FeedError("a card shows at most three measures", r.line)
+            row["card_measures"] = measures
+        settings = self.known("settings")
+        settings[le] = row.get("exclusive", settings.get(le, True))
+        return row
+
+    def _write_upsert_settings(self, rows):
+        self._upsert(ClientelingSettings, rows, ["legal_entity_id"])
+
+    def _upsert_customer(self, r: Record) -> dict | None:
+        d = r.data
+        roles = d.get("roles", ["customer"])
+        if not isinstance(roles, list):
+            raise FeedError('"roles" must be a list', r.line)
+        if "customer" not in roles:
+            # A worker or vendor from HQ's party table: never a customer here.
+            self.counts["customer.not_a_customer"] += 1
+            if d["id"] in self.known("customer"):
+                self.flush()
+                self._write_delete_customer([{"id": d["id"]}])
+            return None
+
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        self.known("customer")[d["id"]] = le
+        row = {
+            "id": d["id"],
+            "legal_entity_id": le,
+            "account_number": _text(r, "account_number"),
+            "last_name": _text(r, "last_name"),
+        }
+        for name in ("first_name", "email", "phone"):
+            if name in d:
+                row[name] = _text(r, name, optional=True) or (
+                    "" if name == "first_name" else None
+                )
+        if "active" in d:
+            row["active"] = _bool(r, "active")
+        consent = d.get("consent")
+        if consent is not None:
+            if not isinstance(consent, dict):
+                raise FeedError('"consent" must be an object', r.line)
+            # Only the channels present change: an omitted one keeps its value.
+            for channel in ("email", "phone", "sms"):
+                if channel in consent:
+                    value = consent[channel]
+                    if value is not None and not isinstance(value, bool):
+                        raise FeedError(
+                            f'consent "{channel}" must be true, false or null', r.line
+                        )
+                    row[f"consent_{channel}"] = value
+        if all(name in d for name in ("first_name", "email", "phone")):
+            row["search_text"] = search_text(
+                d["first_name"], d["last_name"], d["email"], d["phone"]
+            )
+            row["sort_name"] = sort_name(d["first_name"], d["last_name"])
+        else:
+            self._refold.add(d["id"])
+        if "address_books" in d:
+            row["_id"] = d["id"]
+            row["_books"] = self._refs(
+                r, "address_book", d["address_books"], "address_books"
+            )
+        return row
+
+    def _write_upsert_customer(self, rows):
+        self._upsert(Customer, self._strip(rows), ["id"])
+        self._relink(customer_address_books, "customer_id", rows)
+
+    def _refold_customers(self) -> None:
+        ids = list(self._refold)
+        self._refold.clear()
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            found = self.session.execute(
+                sa.select(
+                    Customer.id,
+                    Customer.first_name,
+                    Customer.last_name,
+                    Customer.email,
+                    Customer.phone,
+                ).where(Customer.id.in_(chunk))
+            ).all()
+            if not found:
+                continue
+            table = Customer.__table__
+            self.session.execute(
+                table.update()
+                .where(table.c.id == sa.bindparam("cid"))
+                .values(search_text=sa.bindparam("st"), sort_name=sa.bindparam("sn")),
+                [
+                    {
+                        "cid": c.id,
+                        "st": search_text(c.first_name, c.last_name, c.email, c.phone),
+                        "sn": sort_name(c.first_name, c.last_name),
+                    }
+                    for c in found
+                ],
+            )
+
+    def _delete_customer(self, r: Record) -> dict:
+        self._ref(r, "customer", r.data["id"], "id")
+        return {"id": r.data["id"]}
+
+    def _write_delete_customer(self, rows):
+        table = Customer.__table__
+        self.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("cid"))
+            .values(active=False),
+            [{"cid": r["id"]} for r in rows],
+        )
+
+    def _upsert_attribute_value(self, r: Record) -> dict:
+        d = r.data
+        self._ref(r, "customer", d["customer"], "customer")
+        kind, allowed, le = self._ref(r, "attribute", d["attribute"], "attribute")
+        return {
+            "customer_id": d["customer"],
+            "attribute_id": d["attribute"],
+            "_le": le,
+            "_values": _attribute_values(r, kind, allowed),
+        }
+
+    def _write_upsert_attribute_value(self, rows):
+        self._write_delete_attribute_value(rows)
+        new = [
+            {
+                "legal_entity_id": r["_le"],
+                "customer_id": r["customer_id"],
+                "attribute_id": r["attribute_id"],
+                "value": value,
+                "number": number,
+            }
+            for r in rows
+            for value, number in r["_values"]
+        ]
+        if new:
+            self.session.execute(AttributeValue.__table__.insert(), new)
+
+    def _delete_attribute_value(self, r: Record) -> dict:
+        return {"customer_id": r.data["customer"], "attribute_id": r.data["attribute"]}
+
+    def _write_delete_attribute_value(self, rows):
+        table = AttributeValue.__table__
+        self.session.execute(
+            table.delete().where(
+                table.c.customer_id == sa.bindparam("c"),
+                table.c.attribute_id == sa.bindparam("a"),
+            ),
+            [{"c": r["customer_id"], "a": r["attribute_id"]} for r in rows],
+        )
+
+    def _upsert_measure_value(self, r: Record) -> dict:
+        d = r.data
+        self._ref(r, "customer", d["customer"], "customer")
+        fmt = self._ref(r, "measure", d["measure"], "measure")
+        value = d["value"]
+        if fmt in ("percent", "number"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise FeedError(f"measure {d['measure']} takes a number", r.line)
+            value = repr(float(value))
+        elif not isinstance(value, str):
+            raise FeedError(f"measure {d['measure']} takes a text", r.line)
+        row = {"customer_id": d["customer"], "measure_id": d["measure"], "value": value}
+        if d.get("as_of"):
+            row["as_of"] = _instant(r, "as_of")
+        return row
+
+    def _write_upsert_measure_value(self, rows):
+        self._upsert(MeasureValue, rows, ["customer_id", "measure_id"])
+
+    def _delete_measure_value(self, r: Record) -> dict:
+        return {"customer_id": r.data["customer"], "measure_id": r.data["measure"]}
+
+    def _write_delete_measure_value(self, rows):
+        table = MeasureValue.__table__
+        self.session.execute(
+            table.delete().where(
+                table.c.customer_id == sa.bindparam("c"),
+                table.c.measure_id == sa.bindparam("m"),
+            ),
+            [{"c": r["customer_id"], "m": r["measure_id"]} for r in rows],
+        )
+
+    def _upsert_client_book(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        self._ref(r, "staff", d["staff"], "staff")
+        self.known("client_book")[d["id"]] = le
+        return {"id": d["id"], "legal_entity_id": le, "staff_id": d["staff"]}
+
+    def _write_upsert_client_book(self, rows):
+        self._upsert(ClientBook, rows, ["id"])
+
+    def _upsert_membership(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "client_book", d["book"], "book")
+        self._ref(r, "customer", d["customer"], "customer")
+        row = {"book_id": d["book"], "customer_id": d["customer"]}
+        exclusive = self.known("settings").get(le, True)
+        row["sole_customer_id"] = d["customer"] if exclusive else None
+        row["added_at"] = _instant(r, "added_at") if d.get("added_at") else utcnow()
+        if d.get("added_by"):
+            self._ref(r, "staff", d["added_by"], "added_by")
+        row["added_by_id"] = d.get("added_by")
+        return row
+
+    def _write_upsert_membership(self, rows):
+        table = Membership.__table__
+        # HQ is the system of record: when membership is exclusive and HQ puts
+        # a customer in a book, any other book of the store lets go of it.
+        sole = [
+            {"c": r["customer_id"], "b": r["book_id"]}
+            for r in rows
+            if r["sole_customer_id"]
+        ]
+        if sole:
+            self.session.execute(
+                table.delete().where(
+                    table.c.customer_id == sa.bindparam("c"),
+                    table.c.book_id != sa.bindparam("b"),
+                ),
+                sole,
+            )
+        self._upsert(table, rows, ["book_id", "customer_id"])
+
+    def _delete_membership(self, r: Record) -> dict:
+        return {"book_id": r.data["book"], "customer_id": r.data["customer"]}
+
+    def _write_delete_membership(self, rows):
+        table = Membership.__table__
+        self.session.execute(
+            table.delete().where(
+                table.c.book_id == sa.bindparam("b"),
+                table.c.customer_id == sa.bindparam("c"),
+            ),
+            [{"b": r["book_id"], "c": r["customer_id"]} for r in rows],
+        )
+
+
+# -- field checks ---------------------------------------------------------------
+
+
+def _text(r: Record, name: str, optional: bool = False) -> str | None:
+    value = r.data.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise FeedError(f'"{name}" must be a string', r.line)
+    return value
+
+
+def _int(r: Record, name: str) -> int:
+    value = r.data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FeedError(f'"{name}" must be a whole number', r.line)
+    return value
+
+
+def _bool(r: Record, name: str) -> bool:
+    value = r.data.get(name)
+    if not isinstance(value, bool):
+        raise FeedError(f'"{name}" must be true or false', r.line)
+    return value
+
+
+def _label(r: Record) -> dict:
+    value = r.data.get("label")
+    if isinstance(value, str):
+        return {"en": value}
+    if (
+        not isinstance(value, dict)
+        or not value
+        or not all(isinstance(v, str) for v in value.values())
+    ):
+        raise FeedError('"label" must be an object of texts by language', r.line)
+    return value
+
+
+def _instant(r: Record, name: str):
+    try:
+        return parse_instant(str(r.data[name]))
+    except ValueError as exc:
+        raise FeedError(f'"{name}" is not an ISO 8601 instant', r.line) from exc
+
+
+def _attribute_values(
+    r: Record, kind: str, allowed: set
+) -> list[tuple[str, float | None]]:
+    """Check a value against its attribute's type; return the rows to store."""
+    value = r.data["value"]
+    attribute = r.data["attribute"]
+
+    def bad(expected: str):
+        return FeedError(
+            f"attribute {attribute} takes {expected}, not {value!r}", r.line
+        )
+
+    def choice(item) -> str:
+        if not isinstance(item, str):
+            raise bad("text values")
+        if allowed and item not in allowed:
+            raise FeedError(
+                f"{item!r} is not an allowed value of attribute {attribute}", r.line
+            )
+        return item
+
+    if kind == "multi_choice":
+        items = value if isinstance(value, list) else [value]
+        return [(choice(item), None) for item in dict.fromkeys(items)]
+    if kind == "single_choice":
+        return [(choice(value), None)]
+    if kind == "text":
+        if not isinstance(value, str):
+            raise bad("a text")
+        return [(value, None)] if value else []
+    if kind in ("integer", "decimal"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad("a number")
+        if kind == "integer" and not float(value).is_integer():
+            raise bad("a whole number")
+        number = int(value) if kind == "integer" else float(value)
+        return [(str(number), float(number))]
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return [("true" if value else "false", None)]
+    if kind == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise bad('a date "YYYY-MM-DD"') from exc
+        if len(str(value)) != 10:
+            raise bad('a date "YYYY-MM-DD"')
+        return [(str(value), None)]
+    if kind == "yearless_date":
+        match = YEARLESS.match(str(value))
+        # 2000 is a leap year, so "--02-29" is a valid yearless date.
+        try:
+            if not match:
+                raise ValueError
+            date(2000, int(match[1]), int(match[2]))
+        except ValueError as exc:
+            raise bad('a yearless date "--MM-DD"') from exc
+        return [(str(value), None)]
+    raise bad("a value of a known type")
