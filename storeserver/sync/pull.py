@@ -97,7 +97,7 @@ def pull_lines(
             applier.add(record)
             if progress and number % 5000 == 0:
                 progress(number)
-        applier.flush()
+        applier.finish()
         _set_state(WATERMARK_KEY, header.watermark)
         run.result = "ok"
     except Exception as exc:
@@ -269,6 +269,10 @@ class _Applier:
                 ) from exc
             self._batch = []
             self._batch_key = None
+
+    def finish(self) -> None:
+        """Write what is buffered, then the search text of partly sent customers."""
+        self.flush()
         if self._refold:
             self._refold_customers()
 

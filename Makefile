@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CATALOGS := $(wildcard storeserver/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: install run test lint translations screenshots clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+install: $(STAMP) $(COMPILED)
+
+## Serve the demo store on 127.0.0.1:8000 (pulls the demo HQ feed on first run).
+run: install
+	$(BIN)/storeserver db upgrade
+	$(BIN)/storeserver demo setup
+	$(BIN)/storeserver serve
+
+## The whole test suite, browser tests included.
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check storeserver tests
+	$(BIN)/ruff format --check storeserver tests
+
+## Extract UI strings and update both catalogs (English is filled from the source).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o storeserver/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i storeserver/translations/messages.pot -d storeserver/translations --no-fuzzy-matching --ignore-obsolete --omit-header
+	$(BIN)/python -m storeserver.i18n fill-english
+
+screenshots: install
+	$(BIN)/python docs/screenshots.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

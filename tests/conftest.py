@@ -1,0 +1,355 @@
+"""Fixtures: an app on a fresh SQLite file per test, HQ feeds, and logins.
+
+The schema is built once per session by running the migrations into a
+template file; each test copies that file, so every test starts from a
+migrated, empty database without paying for Alembic each time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from storeserver import create_app, upgrade_database
+
+PASSWORD = "pw-for-tests"
+# A cheap hash: tests sign in often and the hash strength is not under test.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+ALL_BOOK_OPS = ["712", "714", "715", "customer.view"]
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SECRET_KEY": "template",
+        }
+    )
+    upgrade_database(app)
+    with app.app_context():
+        from storeserver.extensions import db
+
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app_config(tmp_path) -> dict:
+    """The test mapping given to create_app; a test may change it before `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, template_db, app_config, monkeypatch):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    db_path = tmp_path / "store.sqlite3"
+    shutil.copy(template_db, db_path)
+    monkeypatch.setenv("STORESERVER_INSTANCE_PATH", str(instance))
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "STORE_ID": "S1",
+        **app_config,
+    }
+    app = create_app(config)
+    yield app
+    with app.app_context():
+        from storeserver.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- HQ feeds ------------------------------------------------------------------------
+
+
+def feed_lines(
+    records: Iterable[tuple[str, dict] | tuple[str, str, dict]],
+    store: str = "S1",
+    kind: str = "full",
+    watermark: str = "2026-01-01T00:00:00Z",
+    trailer: bool = True,
+    count: int | None = None,
+) -> list[str]:
+    """NDJSON lines of a feed; a record is (entity, data) or (entity, op, data)."""
+    header = {
+        "type": "header",
+        "format": 1,
+        "store": store,
+        "kind": kind,
+        "watermark": watermark,
+    }
+    lines = [json.dumps(header)]
+    n = 0
+    for record in records:
+        entity, op, data = record if len(record) == 3 else (record[0], "upsert", record[1])
+        lines.append(
+            json.dumps({"type": "record", "entity": entity, "op": op, "data": data})
+        )
+        n += 1
+    if trailer:
+        lines.append(json.dumps({"type": "trailer", "count": n if count is None else count}))
+    return [line + "\n" for line in lines]
+
+
+class HQ:
+    """Plays HQ: builds feeds and applies them through the real pull."""
+
+    def __init__(self, app):
+        self.app = app
+        self.clock = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def next_watermark(self) -> str:
+        self.clock += timedelta(minutes=1)
+        return self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def lines(self, records, kind="delta", **kwargs) -> list[str]:
+        kwargs.setdefault("watermark", self.next_watermark())
+        return feed_lines(records, kind=kind, **kwargs)
+
+    def pull(self, records, kind="delta", **kwargs):
+        from storeserver.cache import flush
+        from storeserver.sync.pull import pull_lines
+
+        with self.app.app_context():
+            result = pull_lines(self.lines(records, kind=kind, **kwargs), "S1", "test")
+            flush()
+        return result
+
+    def write(self, records, name: str, kind="full", **kwargs) -> Path:
+        """Write a feed file into the app's HQ feed folder."""
+        folder = Path(self.app.config["HQ_FEED_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text("".join(self.lines(records, kind=kind, **kwargs)), "utf-8")
+        return path
+
+
+@pytest.fixture
+def hq(app) -> HQ:
+    return HQ(app)
+
+
+def staff(staff_id, first, last, ops, le="LE1", books=("AB1",), **extra) -> tuple:
+    return (
+        "staff",
+        {
+            "id": staff_id,
+            "legal_entity": le,
+            "first_name": first,
+            "last_name": last,
+            "password_hash": PASSWORD_HASH,
+            "address_books": list(books),
+            "operations": ops,
+            **extra,
+        },
+    )
+
+
+def customer(customer_id, first, last, le="LE1", books=("AB1",), **extra) -> tuple:
+    data = {
+        "id": customer_id,
+        "legal_entity": le,
+        "account_number": f"ACC-{customer_id}",
+        "first_name": first,
+        "last_name": last,
+        "email": f"{customer_id.lower()}@example.org",
+        "phone": "+33 6 00 00 00 00",
+        "consent": {"email": True, "phone": True, "sms": None},
+        "address_books": list(books),
+    }
+    data.update(extra)
+    return ("customer", data)
+
+
+def value(customer_id, attribute, val) -> tuple:
+    return ("attribute_value", {"customer": customer_id, "attribute": attribute, "value": val})
+
+
+def base_records(card_measures=(), exclusive=True) -> list[tuple]:
+    """A small legal entity: one store, associates of each kind, an attribute group."""
+    return [
+        ("legal_entity", {"id": "LE1", "name": "Maison Test"}),
+        ("legal_entity", {"id": "LE2", "name": "Autre Maison"}),
+        ("number_sequence", {"id": "NS1", "legal_entity": "LE1", "prefix": "CB-", "next": 100}),
+        ("address_book", {"id": "AB1", "legal_entity": "LE1", "name": "Boutique 1"}),
+        ("address_book", {"id": "AB2", "legal_entity": "LE1", "name": "Boutique 2"}),
+        ("address_book", {"id": "AB9", "legal_entity": "LE2", "name": "Ailleurs"}),
+        (
+            "store",
+            {
+                "id": "S1",
+                "legal_entity": "LE1",
+                "name": "Boutique Test",
+                "time_zone": "Europe/Paris",
+                "default_locale": "fr",
+                "address_books": ["AB1"],
+            },
+        ),
+        staff("A1", "Inès", "Essai", ALL_BOOK_OPS),
+        staff("B1", "Marc", "Exemple", ALL_BOOK_OPS),
+        staff("R1", "Rita", "Lecture", ["712", "customer.view"]),
+        staff("N1", "Noé", "Rien", []),
+        staff("M1", "Maud", "Gérante", ["712", "713", "714", "715", "716", "customer.view"]),
+        staff("D1", "Denis", "Parti", ALL_BOOK_OPS, login_enabled=False),
+        staff("X1", "Xavier", "Ailleurs", ALL_BOOK_OPS, le="LE2", books=("AB9",)),
+        ("attribute_group", {"id": "AG1", "legal_entity": "LE1", "name": "Client book"}),
+        (
+            "attribute",
+            {
+                "id": "aime",
+                "group": "AG1",
+                "label": {"en": "Likes", "fr": "Aime"},
+                "type": "multi_choice",
+                "refinable": True,
+                "display_order": 1,
+                "values": ["Sacs", "Chaussures", "Bijoux", "Sacs & ceintures"],
+            },
+        ),
+        (
+            "attribute",
+            {
+                "id": "anniversaire",
+                "group": "AG1",
+                "label": {"en": "Birthday", "fr": "Anniversaire"},
+                "type": "yearless_date",
+                "display_order": 2,
+            },
+        ),
+        (
+            "attribute",
+            {
+                "id": "marque",
+                "group": "AG1",
+                "label": {"en": "Brand", "fr": "Marque"},
+                "type": "single_choice",
+                "refinable": True,
+                "display_order": 3,
+                "values": ["Maison Test", "Atelier Test"],
+            },
+        ),
+        (
+            "attribute",
+            {
+                "id": "taille",
+                "group": "AG1",
+                "label": {"en": "Size", "fr": "Taille"},
+                "type": "single_choice",
+                "refinable": True,
+                "display_order": 4,
+                "values": ["36", "38", "40"],
+            },
+        ),
+        (
+            "attribute",
+            {
+                "id": "remarque",
+                "group": "AG1",
+                "label": {"en": "Gift note", "fr": "Remarque cadeau"},
+                "type": "text",
+                "display_order": 5,
+            },
+        ),
+        (
+            "measure",
+            {"id": "churn", "legal_entity": "LE1", "label": {"en": "Churn", "fr": "Attrition"},
+             "format": "percent"},
+        ),
+        (
+            "measure",
+            {"id": "nba", "legal_entity": "LE1",
+             "label": {"en": "Next best action", "fr": "Prochaine action"}, "format": "text"},
+        ),
+        (
+            "measure",
+            {"id": "clv", "legal_entity": "LE1",
+             "label": {"en": "Lifetime value", "fr": "Valeur client"}, "format": "number"},
+        ),
+        (
+            "settings",
+            {
+                "legal_entity": "LE1",
+                "enabled": True,
+                "number_sequence": "NS1",
+                "attribute_group": "AG1",
+                "exclusive": exclusive,
+                "card_measures": list(card_measures),
+            },
+        ),
+    ]
+
+
+@pytest.fixture
+def world(hq):
+    """The small legal entity of `base_records`, pulled as a full feed."""
+    hq.pull(base_records(), kind="full")
+    return hq
+
+
+# -- signing in ------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the client's session, read from a page as a browser would."""
+    page = client.get(path, follow_redirects=True).get_data(as_text=True)
+    match = _TOKEN.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+class Session:
+    """A signed-in test client that sends the CSRF token like the pages do."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.token = token
+
+    def get(self, url, htmx=False, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.get(url, headers=headers, **kwargs)
+
+    def post(self, url, data=None, htmx=False, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            # htmx sends the token in a header (hx-headers on <body>).
+            headers.update({"HX-Request": "true", "X-CSRFToken": self.token})
+        else:
+            data = {**(data or {}), "csrf_token": self.token}
+        return self.client.post(url, data=data, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def login(app):
+    """login("A1") -> a Session signed in as that staff member."""
+
+    def sign_in(staff_id: str, password: str = PASSWORD) -> Session:
+        client = app.test_client()
+        token = csrf_token(client)
+        response = client.post(
+            "/login", data={"staff_id": staff_id, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return Session(client, csrf_token(client, "/"))
+
+    return sign_in
