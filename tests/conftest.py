@@ -26,6 +26,17 @@ PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 ALL_BOOK_OPS = ["712", "714", "715", "customer.view"]
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's fixture of the same name with one that does nothing.
+
+    XXX: pytest-flask pushes one request context for the whole test, so every
+    request made in the test shares one `g` (the CSRF token and the current
+    store would leak from one request, or one test client, to the next). Real
+    requests each get their own context, and so must ours.
+    """
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("template")
@@ -319,18 +330,23 @@ def csrf_token(client, path: str = "/login") -> str:
 class Session:
     """A signed-in test client that sends the CSRF token like the pages do."""
 
-    def __init__(self, client, token: str):
+    def __init__(self, client, token: str, language: str = "en"):
         self.client = client
         self.token = token
+        self.language = language
+
+    def _headers(self, kwargs) -> dict:
+        # The test store defaults to French; tests read English unless they ask.
+        return {"Accept-Language": self.language, **kwargs.pop("headers", {})}
 
     def get(self, url, htmx=False, **kwargs):
-        headers = kwargs.pop("headers", {})
+        headers = self._headers(kwargs)
         if htmx:
             headers["HX-Request"] = "true"
         return self.client.get(url, headers=headers, **kwargs)
 
     def post(self, url, data=None, htmx=False, **kwargs):
-        headers = kwargs.pop("headers", {})
+        headers = self._headers(kwargs)
         if htmx:
             # htmx sends the token in a header (hx-headers on <body>).
             headers.update({"HX-Request": "true", "X-CSRFToken": self.token})

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from ..errors import InvalidInput
 from .models import AttributeValue, Customer
 from .services import AttributeDef, Reference
-from .text import fold
+from .text import search_terms
 
 CHOICE_TYPES = ("single_choice", "multi_choice", "boolean")
 
@@ -111,7 +111,7 @@ def _bound(attribute: AttributeDef, raw: str | None) -> str | None:
 
 def apply(stmt: sa.Select, filters: Filters, legal_entity_id: str) -> sa.Select:
     """Narrow a select of customers to those matching the filter."""
-    for term in fold(filters.q).split():
+    for term in search_terms(filters.q):
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Customer.search_text.like(f"%{escaped}%", escape="\\"))
 

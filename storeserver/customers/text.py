@@ -32,3 +32,17 @@ def search_text(first_name, last_name, email, phone) -> str:
 def sort_name(first_name, last_name) -> str:
     """The folded "last first" name customers are ordered by."""
     return f"{fold(last_name)} {fold(first_name)}".strip()
+
+
+def search_terms(query: str | None) -> list[str]:
+    """The folded terms a keyword query is matched by, each as a substring.
+
+    A query that looks like a phone number ("06 12 34 56 78", "+33 6 12") is
+    one term of its digits; a leading trunk "0" is dropped so that the
+    national form finds a number HQ stored in international form.
+    """
+    folded = fold(query)
+    if folded and all(ch.isdigit() or ch in " +.-()/" for ch in folded):
+        digits = "".join(ch for ch in folded if ch.isdigit())
+        return [digits[1:] if digits.startswith("0") and len(digits) > 1 else digits]
+    return folded.split()
