@@ -35,8 +35,9 @@ lint: install
 
 ## Extract UI strings and update both catalogs (English is filled from the source).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o storeserver/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i storeserver/translations/messages.pot -d storeserver/translations --no-fuzzy-matching --ignore-obsolete --omit-header
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o build/messages.pot --no-location --sort-output storeserver templates
+	$(BIN)/pybabel update -i build/messages.pot -d storeserver/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python -m storeserver.i18n fill-english
 
 screenshots: install

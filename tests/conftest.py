@@ -37,6 +37,21 @@ def _push_request_context():
     """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """Compile the translation catalogs, as `make install` does, for a bare pytest."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).parent.parent / "storeserver" / "translations").glob(
+        "*/LC_MESSAGES/messages.po"
+    ):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source, locale=po.parent.parent.name))
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("template")

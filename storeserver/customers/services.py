@@ -215,7 +215,7 @@ def format_measure(measure: MeasureDef, raw: str) -> str:
         except ValueError:
             return raw
         if measure.format == "percent":
-            return format_percent(number, "#,##0%")
+            return format_percent(number)
         return format_decimal(number)
     return raw
 
