@@ -47,7 +47,10 @@ def _print_logins() -> None:
     from .extensions import db
     from .org.models import Staff
 
-    demo_ids = {login["id"]: login for login in demo_logins()}
+    store_id = current_app.config["STORE_ID"]
+    demo_ids = {
+        login["id"]: login for login in demo_logins() if store_id in login["stores"]
+    }
     held = db.session.scalars(sa.select(Staff.id).where(Staff.id.in_(demo_ids))).all()
     if not held:
         return
