@@ -84,7 +84,9 @@ def launch(playwright):
         return playwright.chromium.launch(**options)
     except Exception:
         # No browser downloaded by Playwright: use the system's Chromium.
-        return playwright.chromium.launch(executable_path="/usr/bin/chromium", **options)
+        return playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", **options
+        )
 
 
 def sign_in(page, base: str) -> None:

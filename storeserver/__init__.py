@@ -48,6 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_cache(app)
     errors.register(app)
     _register_blueprints(app)
+    from .cli import register as register_commands
+
+    register_commands(app)
     _register_template_helpers(app)
     return app
 
@@ -153,15 +156,25 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    """The device's choice, else the browser's, else the store's language.
+
+    The browser's region is kept ("en_GB", "fr_CH") so that dates and numbers
+    read as the associate expects; translations fall back to the language.
+    """
+    from babel import Locale, UnknownLocaleError
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen
-    best = request.accept_languages.best_match(languages)
-    if best:
-        return best
+    for tag, _quality in request.accept_languages:
+        try:
+            locale = Locale.parse(tag, sep="-")
+        except (ValueError, UnknownLocaleError):
+            continue
+        if locale.language in languages:
+            return str(locale)
     store = current_store()
     if store is not None and store.default_locale in languages:
         return store.default_locale
@@ -195,7 +208,8 @@ def _register_template_helpers(app: Flask) -> None:
             "current_store": current_store(),
             "Operation": Operation,
             "has": has,
-            "current_locale": str(get_locale()),
+            "current_locale": str(get_locale()).replace("_", "-"),
+            "current_language": get_locale().language,
             "languages": app.config["LANGUAGES"],
             "format_datetime": format_datetime,
         }
@@ -205,5 +219,5 @@ def _register_template_helpers(app: Flask) -> None:
         """Pick the label for the current language from an HQ label mapping."""
         if not value:
             return ""
-        locale = str(get_locale())
-        return value.get(locale) or value.get("en") or next(iter(value.values()))
+        language = get_locale().language
+        return value.get(language) or value.get("en") or next(iter(value.values()))

@@ -20,7 +20,13 @@ def main():
     """Run and look after this store's clienteling server."""
 
 
-@main.command()
+def register(app) -> None:
+    """Put the store's commands on the app, so `flask --app storeserver` has them too."""
+    for command in (serve, sync, demo, staff):
+        app.cli.add_command(command)
+
+
+@click.command()
 @click.option("--host", default=None, help="Address to listen on (default HOST).")
 @click.option("--port", type=int, default=None, help="Port (default PORT).")
 @with_appcontext
@@ -60,7 +66,7 @@ def _print_logins() -> None:
         click.echo(f"  {staff_id}  {login['name']:<24} {login['rights']}")
 
 
-@main.group()
+@click.group()
 def sync():
     """Exchange data with HQ."""
 
@@ -97,7 +103,7 @@ def sync_pull():
     click.echo(f"Elapsed: {time.perf_counter() - started:.2f} s")
 
 
-@main.group()
+@click.group()
 def demo():
     """The demo store."""
 
@@ -133,7 +139,7 @@ def demo_setup(ctx):
     ctx.invoke(sync_pull)
 
 
-@main.group()
+@click.group()
 def staff():
     """Staff from HQ."""
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -73,7 +74,13 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
     }
     if fragment:
         body = render_template("book/_card_list.html", **context) + extra
-        return body, status
+        # The address bar shows the filter in its one canonical form (no
+        # empty fields), so bookmarks and the back button stay clean.
+        canonical = context["query"]
+        if page.page > 1:
+            canonical += ("&" if canonical else "") + f"page={page.page}"
+        url = url_for("book.index") + (f"?{canonical}" if canonical else "")
+        return body, status, {"HX-Push-Url": url}
     return render_template("book/index.html", **context), status
 
 
@@ -86,7 +93,12 @@ def add():
     """Search any customer of the legal entity to add to the client book."""
     q = (request.args.get("q") or "").strip()
     candidates = services.search_to_add(current_user, q)
-    context = {"q": q, "candidates": candidates, "form": SelectionForm(q=q)}
+    context = {
+        "q": q,
+        "candidates": candidates,
+        "form": SelectionForm(q=q),
+        "limit": current_app.config["ADD_SEARCH_LIMIT"],
+    }
     template = "book/_add_results.html" if _wants_fragment() else "book/add.html"
     return render_template(template, **context)
 
@@ -128,6 +140,7 @@ def add_post():
             q=q,
             candidates=candidates,
             form=SelectionForm(q=q),
+            limit=current_app.config["ADD_SEARCH_LIMIT"],
         ) + render_template("_messages.html", oob=True)
         return body, status
     return redirect(url_for("book.add", q=q) if q else url_for("book.index"), 303)

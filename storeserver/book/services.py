@@ -156,7 +156,8 @@ def search_to_add(actor: Staff, q: str) -> list[Candidate]:
             actor.legal_entity_id,
         )
         .order_by(Customer.sort_name, Customer.id)
-        .limit(current_app.config["ADD_SEARCH_LIMIT"])
+        # One more than shown, so the page can say that more customers match.
+        .limit(current_app.config["ADD_SEARCH_LIMIT"] + 1)
     ).all()
     holders = _holders([c.id for c in found])
     return [

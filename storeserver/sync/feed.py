@@ -126,7 +126,7 @@ def records(lines: Iterable[bytes | str]) -> Iterator[Record]:
 
     if trailer_line is None:
         raise FeedError(
-            f"the feed ends at line {line_no} without its trailer: it is truncated"
+            "the feed ends here without its trailer: it is truncated", line_no
         )
 
 

@@ -169,6 +169,10 @@ class _Applier:
         self._known: dict[str, dict] = {}
         self._batch: list[tuple[Record, dict]] = []
         self._batch_key: tuple | None = None
+        # What each buffered row touches: a second record touching the same
+        # thing must wait for the first to be written, so records apply in
+        # feed order even though a batch writes its deletes before its inserts.
+        self._batch_touches: set = set()
         self._refold: set[str] = set()
 
     # -- what the store already holds, loaded on first use ---------------------
@@ -248,9 +252,16 @@ class _Applier:
             return
 
         key = (record.entity, record.op, tuple(sorted(values)))
-        if key != self._batch_key or len(self._batch) >= BATCH:
+        touches = values.pop("_touches", None)
+        if (
+            key != self._batch_key
+            or len(self._batch) >= BATCH
+            or (touches is not None and touches in self._batch_touches)
+        ):
             self.flush()
             self._batch_key = key
+        if touches is not None:
+            self._batch_touches.add(touches)
         self._batch.append((record, values))
         self.counts[f"{record.entity}.{record.op}"] += 1
 
@@ -269,6 +280,7 @@ class _Applier:
                 ) from exc
             self._batch = []
             self._batch_key = None
+            self._batch_touches = set()
 
     def finish(self) -> None:
         """Write what is buffered, then the search text of partly sent customers."""
@@ -407,7 +419,6 @@ class _Applier:
         self._relink(staff_address_books, "staff_id", rows)
 
     def _delete_staff(self, r: Record) -> dict:
-        self._ref(r, "staff", r.data["id"], "id")
         return {"id": r.data["id"]}
 
     def _write_delete_staff(self, rows):
@@ -459,7 +470,6 @@ class _Applier:
         self._upsert(Attribute, rows, ["id"])
 
     def _delete_attribute(self, r: Record) -> dict:
-        self._ref(r, "attribute", r.data["id"], "id")
         return {"id": r.data["id"]}
 
     def _write_delete_attribute(self, rows):
@@ -498,7 +508,6 @@ class _Applier:
         self._upsert(MeasureModel, rows, ["id"])
 
     def _delete_measure(self, r: Record) -> dict:
-        self._ref(r, "measure", r.data["id"], "id")
         return {"id": r.data["id"]}
 
     def _write_delete_measure(self, rows):
@@ -647,7 +656,6 @@ class _Applier:
             )
 
     def _delete_customer(self, r: Record) -> dict:
-        self._ref(r, "customer", r.data["id"], "id")
         return {"id": r.data["id"]}
 
     def _write_delete_customer(self, rows):
@@ -668,6 +676,7 @@ class _Applier:
             "attribute_id": d["attribute"],
             "_le": le,
             "_values": _attribute_values(r, kind, allowed),
+            "_touches": (d["customer"], d["attribute"]),
         }
 
     def _write_upsert_attribute_value(self, rows):
@@ -752,9 +761,11 @@ class _Applier:
         if d.get("added_by"):
             self._ref(r, "staff", d["added_by"], "added_by")
         row["added_by_id"] = d.get("added_by")
+        row["_touches"] = d["customer"]
         return row
 
     def _write_upsert_membership(self, rows):
+        rows = self._strip(rows)
         table = Membership.__table__
         # HQ is the system of record: when membership is exclusive and HQ puts
         # a customer in a book, any other book of the store lets go of it.

@@ -126,12 +126,11 @@ def test_customer_in_a_colleagues_book_is_refused(page: Page, live_server):
 
 
 def test_login_page_in_french(browser: Browser, live_server):
-    # Passes once the French catalog (storeserver/translations/fr) is compiled.
     context = browser.new_context(locale="fr-FR")
     try:
         page = context.new_page()
         page.goto(live_server("/login"))
-        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        expect(page.locator("html")).to_have_attribute("lang", "fr-FR")
         expect(page.get_by_role("heading", level=1)).to_have_text("Connexion")
     finally:
         context.close()
