@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CATALOGS := $(wildcard storeserver/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: install run test lint translations screenshots clean
+.PHONY: install run test lint translations screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ screenshots: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+## Time the demo store's pull, book page and filter partial (figures and ratios).
+bench: install
+	$(BIN)/python bench/book.py

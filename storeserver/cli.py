@@ -21,7 +21,7 @@ def main():
 
 
 def register(app) -> None:
-    """Put the store's commands on the app, so `flask --app storeserver` has them too."""
+    """Put the store's commands on the app (so `flask --app storeserver` has them)."""
     for command in (serve, sync, demo, staff):
         app.cli.add_command(command)
 

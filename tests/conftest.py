@@ -125,13 +125,17 @@ def feed_lines(
     lines = [json.dumps(header)]
     n = 0
     for record in records:
-        entity, op, data = record if len(record) == 3 else (record[0], "upsert", record[1])
+        entity, op, data = (
+            record if len(record) == 3 else (record[0], "upsert", record[1])
+        )
         lines.append(
             json.dumps({"type": "record", "entity": entity, "op": op, "data": data})
         )
         n += 1
     if trailer:
-        lines.append(json.dumps({"type": "trailer", "count": n if count is None else count}))
+        lines.append(
+            json.dumps({"type": "trailer", "count": n if count is None else count})
+        )
     return [line + "\n" for line in lines]
 
 
@@ -206,7 +210,10 @@ def customer(customer_id, first, last, le="LE1", books=("AB1",), **extra) -> tup
 
 
 def value(customer_id, attribute, val) -> tuple:
-    return ("attribute_value", {"customer": customer_id, "attribute": attribute, "value": val})
+    return (
+        "attribute_value",
+        {"customer": customer_id, "attribute": attribute, "value": val},
+    )
 
 
 def base_records(card_measures=(), exclusive=True) -> list[tuple]:
@@ -214,7 +221,10 @@ def base_records(card_measures=(), exclusive=True) -> list[tuple]:
     return [
         ("legal_entity", {"id": "LE1", "name": "Maison Test"}),
         ("legal_entity", {"id": "LE2", "name": "Autre Maison"}),
-        ("number_sequence", {"id": "NS1", "legal_entity": "LE1", "prefix": "CB-", "next": 100}),
+        (
+            "number_sequence",
+            {"id": "NS1", "legal_entity": "LE1", "prefix": "CB-", "next": 100},
+        ),
         ("address_book", {"id": "AB1", "legal_entity": "LE1", "name": "Boutique 1"}),
         ("address_book", {"id": "AB2", "legal_entity": "LE1", "name": "Boutique 2"}),
         ("address_book", {"id": "AB9", "legal_entity": "LE2", "name": "Ailleurs"}),
@@ -233,10 +243,18 @@ def base_records(card_measures=(), exclusive=True) -> list[tuple]:
         staff("B1", "Marc", "Exemple", ALL_BOOK_OPS),
         staff("R1", "Rita", "Lecture", ["712", "customer.view"]),
         staff("N1", "Noé", "Rien", []),
-        staff("M1", "Maud", "Gérante", ["712", "713", "714", "715", "716", "customer.view"]),
+        staff(
+            "M1",
+            "Maud",
+            "Gérante",
+            ["712", "713", "714", "715", "716", "customer.view"],
+        ),
         staff("D1", "Denis", "Parti", ALL_BOOK_OPS, login_enabled=False),
         staff("X1", "Xavier", "Ailleurs", ALL_BOOK_OPS, le="LE2", books=("AB9",)),
-        ("attribute_group", {"id": "AG1", "legal_entity": "LE1", "name": "Client book"}),
+        (
+            "attribute_group",
+            {"id": "AG1", "legal_entity": "LE1", "name": "Client book"},
+        ),
         (
             "attribute",
             {
@@ -295,18 +313,30 @@ def base_records(card_measures=(), exclusive=True) -> list[tuple]:
         ),
         (
             "measure",
-            {"id": "churn", "legal_entity": "LE1", "label": {"en": "Churn", "fr": "Attrition"},
-             "format": "percent"},
+            {
+                "id": "churn",
+                "legal_entity": "LE1",
+                "label": {"en": "Churn", "fr": "Attrition"},
+                "format": "percent",
+            },
         ),
         (
             "measure",
-            {"id": "nba", "legal_entity": "LE1",
-             "label": {"en": "Next best action", "fr": "Prochaine action"}, "format": "text"},
+            {
+                "id": "nba",
+                "legal_entity": "LE1",
+                "label": {"en": "Next best action", "fr": "Prochaine action"},
+                "format": "text",
+            },
         ),
         (
             "measure",
-            {"id": "clv", "legal_entity": "LE1",
-             "label": {"en": "Lifetime value", "fr": "Valeur client"}, "format": "number"},
+            {
+                "id": "clv",
+                "legal_entity": "LE1",
+                "label": {"en": "Lifetime value", "fr": "Valeur client"},
+                "format": "number",
+            },
         ),
         (
             "settings",
@@ -378,7 +408,8 @@ def login(app):
         client = app.test_client()
         token = csrf_token(client)
         response = client.post(
-            "/login", data={"staff_id": staff_id, "password": password, "csrf_token": token}
+            "/login",
+            data={"staff_id": staff_id, "password": password, "csrf_token": token},
         )
         assert response.status_code == 302, response.get_data(as_text=True)
         return Session(client, csrf_token(client, "/"))

@@ -13,7 +13,9 @@ from storeserver.extensions import db
 
 def make(tmp_path, monkeypatch, **config):
     monkeypatch.setenv("STORESERVER_INSTANCE_PATH", str(tmp_path))
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/t.db", **config})
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/t.db", **config}
+    )
 
 
 def test_instance_config_then_environment_then_test_mapping(tmp_path, monkeypatch):

@@ -24,9 +24,10 @@ def test_sign_in_lands_on_the_client_book(world, client):
     response = sign_in(client, "A1")
 
     assert response.status_code == 302
-    assert client.get("/", headers={"Accept-Language": "en"}).headers[
-        "Location"
-    ] == "/book"
+    assert (
+        client.get("/", headers={"Accept-Language": "en"}).headers["Location"]
+        == "/book"
+    )
 
 
 def test_staff_id_is_not_case_sensitive(world, client):
@@ -126,7 +127,19 @@ def test_sign_out_needs_a_post(world, login):
 def test_a_login_disabled_at_hq_ends_the_open_session(world, login):
     session = login("B1")
 
-    world.pull([("staff", {"id": "B1", "legal_entity": "LE1", "first_name": "Marc",
-                           "last_name": "Exemple", "login_enabled": False})])
+    world.pull(
+        [
+            (
+                "staff",
+                {
+                    "id": "B1",
+                    "legal_entity": "LE1",
+                    "first_name": "Marc",
+                    "last_name": "Exemple",
+                    "login_enabled": False,
+                },
+            )
+        ]
+    )
 
     assert session.get("/book").status_code == 302

@@ -24,7 +24,9 @@ def member(book_id, customer_id):
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<h3 id="name-[^"]+" class="name">\s*(?:<a [^>]+>)?([^<]+)', html)
+    return re.findall(
+        r'<h3 id="name-[^"]+" class="name">\s*(?:<a [^>]+>)?([^<]+)', html
+    )
 
 
 def slots(html: str) -> list[str]:
@@ -66,9 +68,7 @@ def shop(world):
 
 
 def set_card_measures(hq, measures):
-    hq.pull(
-        [("settings", {"legal_entity": "LE1", "card_measures": list(measures)})]
-    )
+    hq.pull([("settings", {"legal_entity": "LE1", "card_measures": list(measures)})])
 
 
 def set_exclusive(hq, exclusive: bool):
@@ -217,7 +217,7 @@ def test_filter_fragment_and_full_page_share_one_url(shop, login):
     assert body.lstrip().startswith('<section id="card-list"')
     assert "<html" not in body
     assert "<html" in page.get_data(as_text=True)
-    assert 'checked' in page.get_data(as_text=True)
+    assert "checked" in page.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
 
 
@@ -280,9 +280,15 @@ def test_invalid_number_in_a_range_filter_is_a_clear_422(shop, login):
 
 def memberships(app, customer_id):
     with app.app_context():
-        return db.session.execute(
-            sa.select(Membership.book_id).where(Membership.customer_id == customer_id)
-        ).scalars().all()
+        return (
+            db.session.execute(
+                sa.select(Membership.book_id).where(
+                    Membership.customer_id == customer_id
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
 def count(app, model, **where):
@@ -312,7 +318,9 @@ def test_add_search_shows_who_holds_a_customer(shop, login):
 def test_add_customers_writes_membership_audit_and_outbox(shop, app, login):
     session = login("A1")
 
-    response = session.post("/book/add", {"customer": ["C5", "C7"], "q": "e"}, htmx=True)
+    response = session.post(
+        "/book/add", {"customer": ["C5", "C7"], "q": "e"}, htmx=True
+    )
 
     assert response.status_code == 200
     assert "2 customers added to your client book." in response.get_data(as_text=True)
@@ -466,7 +474,9 @@ def test_remove_without_javascript_redirects_back_to_the_filter(shop, login):
         ("post", "/book/remove", {"customer": "C1"}),
     ],
 )
-def test_read_only_associate_is_refused_add_and_remove(shop, app, login, method, url, data):
+def test_read_only_associate_is_refused_add_and_remove(
+    shop, app, login, method, url, data
+):
     session = login("R1")
 
     response = getattr(session, method)(url, data) if data else session.get(url)
@@ -507,10 +517,48 @@ def test_form_post_without_csrf_token_is_refused(shop, app, login):
 
 
 def test_phone_search_finds_the_national_form_of_an_international_number(shop, login):
-    shop.pull([customer("C9", "Tél", "Numéro", phone="+33 6 12 34 56 78"),
-               member("CB-A", "C9")])
+    shop.pull(
+        [
+            customer("C9", "Tél", "Numéro", phone="+33 6 12 34 56 78"),
+            member("CB-A", "C9"),
+        ]
+    )
     session = login("A1")
 
     response = session.get("/book", query_string={"q": "06 12 34 56 78"}, htmx=True)
 
     assert names(response.get_data(as_text=True)) == ["Tél Numéro"]
+
+
+def test_sql_statements_per_page_do_not_grow_with_the_page_size(world, app, login):
+    world.pull(
+        [customer(f"P{n:03d}", "Client", f"N{n:03d}") for n in range(60)]
+        + [value(f"P{n:03d}", "aime", ["Sacs"]) for n in range(60)]
+        + [("settings", {"legal_entity": "LE1", "card_measures": ["churn"]})]
+        + [book("CB-A", "A1")]
+        + [member("CB-A", f"P{n:03d}") for n in range(60)]
+    )
+    session = login("A1")
+    statements = []
+
+    def count_statement(*_args):
+        statements.append(1)
+
+    def statements_for(page_size: int) -> int:
+        app.config["PAGE_SIZE"] = page_size
+        session.get("/book?a.aime=Sacs", htmx=True)  # warm the reference cache
+        statements.clear()
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            response = session.get("/book?a.aime=Sacs", htmx=True)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count_statement)
+        assert len(names(response.get_data(as_text=True))) == page_size
+        return len(statements)
+
+    small, large = statements_for(10), statements_for(50)
+
+    assert small == large
+    assert small <= 12

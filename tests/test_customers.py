@@ -9,13 +9,23 @@ def test_customer_page_shows_contact_consent_attributes_measures_and_book(world,
     world.pull(
         [
             customer(
-                "C1", "Lucie", "Fictive", consent={"email": True, "phone": False, "sms": None}
+                "C1",
+                "Lucie",
+                "Fictive",
+                consent={"email": True, "phone": False, "sms": None},
             ),
             value("C1", "aime", ["Sacs", "Bijoux"]),
             value("C1", "anniversaire", "--02-29"),
             value("C1", "remarque", "Pas de parfum"),
-            ("measure_value", {"customer": "C1", "measure": "churn", "value": 0.07,
-                               "as_of": "2026-01-01T03:00:00Z"}),
+            (
+                "measure_value",
+                {
+                    "customer": "C1",
+                    "measure": "churn",
+                    "value": 0.07,
+                    "as_of": "2026-01-01T03:00:00Z",
+                },
+            ),
             ("client_book", {"id": "CB-B", "legal_entity": "LE1", "staff": "B1"}),
             ("membership", {"book": "CB-B", "customer": "C1"}),
         ]

@@ -64,13 +64,19 @@ def test_anonymous_requests_never_reach_a_guarded_endpoint(world, app, client):
         ("A1", "book.remove", True),
     ],
 )
-def test_operations_decide_who_reaches_a_page(world, app, login, staff_id, endpoint, allowed):
+def test_operations_decide_who_reaches_a_page(
+    world, app, login, staff_id, endpoint, allowed
+):
     world.pull(
         [
             (
                 "customer",
-                {"id": "C1", "legal_entity": "LE1", "account_number": "1",
-                 "last_name": "Secret-Name"},
+                {
+                    "id": "C1",
+                    "legal_entity": "LE1",
+                    "account_number": "1",
+                    "last_name": "Secret-Name",
+                },
             )
         ]
     )

@@ -8,10 +8,12 @@ from wtforms.validators import DataRequired, Length
 
 class LoginForm(FlaskForm):
     staff_id = StringField(
-        _l("Staff id"), validators=[DataRequired(), Length(max=40)],
+        _l("Staff id"),
+        validators=[DataRequired(), Length(max=40)],
         render_kw={"autocomplete": "username", "autocapitalize": "characters"},
     )
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=200)],
+        _l("Password"),
+        validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )

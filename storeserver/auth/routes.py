@@ -56,7 +56,9 @@ def login():
         store = current_store()
         try:
             staff = authenticate(
-                form.staff_id.data, form.password.data, store.legal_entity_id if store else None
+                form.staff_id.data,
+                form.password.data,
+                store.legal_entity_id if store else None,
             )
         except LoginRefused as refused:
             form.password.errors.append(str(refused.message))

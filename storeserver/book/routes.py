@@ -131,7 +131,9 @@ def add_post():
         )
     for refusal in outcome.refused:
         flash(str(refusal.message), "error")
-    status = 409 if outcome.refused and not outcome.added and not outcome.already else 200
+    status = (
+        409 if outcome.refused and not outcome.added and not outcome.already else 200
+    )
 
     if _wants_fragment():
         candidates = services.search_to_add(current_user, q)

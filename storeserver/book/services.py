@@ -122,8 +122,9 @@ def book_page(actor: Staff, filters: Filters, page: int = 1) -> BookPage:
         .limit(size)
         .offset((page - 1) * size)
     ).all()
-    return BookPage(book, cards(list(customers), ref), total, page, pages, filters, ref,
-                    held_total)
+    return BookPage(
+        book, cards(list(customers), ref), total, page, pages, filters, ref, held_total
+    )
 
 
 # -- adding ------------------------------------------------------------------------
@@ -161,8 +162,11 @@ def search_to_add(actor: Staff, q: str) -> list[Candidate]:
     ).all()
     holders = _holders([c.id for c in found])
     return [
-        Candidate(c, [s for s in holders.get(c.id, []) if s.id != actor.id],
-                  any(s.id == actor.id for s in holders.get(c.id, [])))
+        Candidate(
+            c,
+            [s for s in holders.get(c.id, []) if s.id != actor.id],
+            any(s.id == actor.id for s in holders.get(c.id, [])),
+        )
         for c in found
     ]
 
@@ -316,8 +320,12 @@ def remove_customers(actor: Staff, customer_ids: list[str]) -> list[Customer]:
         audit.record("book.remove", actor.id, customer_id=customer.id, book_id=book.id)
         enqueue(
             "book.remove",
-            {"book": book.id, "customer": customer.id, "by": actor.id,
-             "at": now.isoformat() + "Z"},
+            {
+                "book": book.id,
+                "customer": customer.id,
+                "by": actor.id,
+                "at": now.isoformat() + "Z",
+            },
         )
     db.session.commit()
 

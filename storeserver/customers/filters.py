@@ -99,11 +99,17 @@ def _bound(attribute: AttributeDef, raw: str | None) -> str | None:
     except ValueError as exc:
         label = attribute.label.get("en") or attribute.id
         message = (
-            _l("%(value)s is not a date (YYYY-MM-DD) for %(attribute)s.",
-               value=raw, attribute=label)
+            _l(
+                "%(value)s is not a date (YYYY-MM-DD) for %(attribute)s.",
+                value=raw,
+                attribute=label,
+            )
             if attribute.type == "date"
-            else _l("%(value)s is not a number for %(attribute)s.",
-                    value=raw, attribute=label)
+            else _l(
+                "%(value)s is not a number for %(attribute)s.",
+                value=raw,
+                attribute=label,
+            )
         )
         raise InvalidInput(message) from exc
     return raw.replace(",", ".") if attribute.type != "date" else raw
@@ -134,7 +140,9 @@ def apply(stmt: sa.Select, filters: Filters, legal_entity_id: str) -> sa.Select:
             if condition.low:
                 matching = matching.where(AttributeValue.number >= float(condition.low))
             if condition.high:
-                matching = matching.where(AttributeValue.number <= float(condition.high))
+                matching = matching.where(
+                    AttributeValue.number <= float(condition.high)
+                )
         if attribute.type == "date":
             if condition.low:
                 matching = matching.where(AttributeValue.value >= condition.low)

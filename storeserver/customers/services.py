@@ -163,7 +163,9 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
     if ids and attribute_ids:
         rows = db.session.execute(
             sa.select(
-                AttributeValue.customer_id, AttributeValue.attribute_id, AttributeValue.value
+                AttributeValue.customer_id,
+                AttributeValue.attribute_id,
+                AttributeValue.value,
             )
             .where(
                 AttributeValue.customer_id.in_(ids),
@@ -177,8 +179,12 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
     measured: dict[tuple[str, str], str] = {}
     if ids and measure_ids:
         rows = db.session.execute(
-            sa.select(MeasureValue.customer_id, MeasureValue.measure_id, MeasureValue.value)
-            .where(MeasureValue.customer_id.in_(ids), MeasureValue.measure_id.in_(measure_ids))
+            sa.select(
+                MeasureValue.customer_id, MeasureValue.measure_id, MeasureValue.value
+            ).where(
+                MeasureValue.customer_id.in_(ids),
+                MeasureValue.measure_id.in_(measure_ids),
+            )
         )
         measured = {(c, m): v for c, m, v in rows}
 

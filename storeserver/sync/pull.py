@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..activities.models import ActivityType
+from ..book.models import ClientBook, Membership
 from ..customers.models import (
     ATTRIBUTE_TYPES,
     MEASURE_FORMATS,
@@ -33,7 +34,6 @@ from ..customers.models import (
 )
 from ..customers.models import Measure as MeasureModel
 from ..customers.text import search_text, sort_name
-from ..book.models import ClientBook, Membership
 from ..extensions import db
 from ..org.models import (
     AddressBook,
@@ -226,8 +226,8 @@ class _Applier:
         known = self.known(entity)
         if value not in known:
             raise FeedError(
-                f'{record.entity} record refers to {entity} {value!r} in "{field_name}",'
-                " which the store does not hold",
+                f"{record.entity} record refers to {entity} {value!r} in "
+                f'"{field_name}", which the store does not hold',
                 record.line,
             )
         return known[value]
@@ -443,7 +443,8 @@ class _Applier:
         le = self._ref(r, "attribute_group", d["group"], "group")
         if d["type"] not in ATTRIBUTE_TYPES:
             raise FeedError(
-                f"attribute type {d['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}",
+                f"attribute type {d['type']!r} is not one of "
+                f"{', '.join(ATTRIBUTE_TYPES)}",
                 r.line,
             )
         allowed = d.get("values") or []
