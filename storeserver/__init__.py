@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_cache(app)
     errors.register(app)
     _register_blueprints(app)
+    app.after_request(_security_headers)
     from .cli import register as register_commands
 
     register_commands(app)
@@ -102,6 +103,9 @@ def _configure_logging(app: Flask) -> None:
     if app.testing or root.handlers:
         return
 
+    # Our own handlers only: the migrations configure the root logger too, and
+    # a line must not be written twice.
+    root.propagate = False
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = logging.StreamHandler()
     console.setFormatter(formatter)
@@ -120,6 +124,7 @@ def _import_models() -> None:
     # Alembic compares it with the database.
     from . import audit  # noqa: F401
     from .activities import models as _activities  # noqa: F401
+    from .auth import models as _auth  # noqa: F401
     from .book import models as _book  # noqa: F401
     from .customers import models as _customers  # noqa: F401
     from .org import models as _org  # noqa: F401
@@ -153,6 +158,34 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, book_bp, customers_bp, health_bp):
         app.register_blueprint(blueprint)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    )
+)
+
+
+def _security_headers(response):
+    """Headers every response carries: no framing, no sniffing, scripts from us."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        # Pages hold customer data: a shared tablet must not keep them for
+        # the back button after sign-out.
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _select_locale() -> str:

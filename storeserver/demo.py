@@ -137,6 +137,17 @@ BRANDS = (
     "Lys Noir",
     "Ferrand 1887",
 )
+# French labels for the liked categories: the value HQ stores stays the same
+# in every language, only what the associate reads changes.
+LIKES_FR = {
+    "Handbags": "Sacs à main",
+    "Shoes": "Chaussures",
+    "Jewellery": "Bijoux",
+    "Watches": "Montres",
+    "Ready-to-wear": "Prêt-à-porter",
+    "Small leather goods": "Petite maroquinerie",
+    "Bags & belts": "Sacs & ceintures",
+}
 SIZES = tuple(str(size) for size in range(34, 47))
 
 _GIFT_NOTES = (
@@ -269,6 +280,7 @@ def _config_records() -> list[tuple[str, dict[str, Any]]]:
             "type": "multi_choice",
             "refinable": True,
             "values": list(LIKES),
+            "value_labels": {value: {"fr": LIKES_FR[value]} for value in LIKES},
         },
         {
             "id": "brand",

@@ -100,7 +100,8 @@ def register(app: Flask) -> None:
         from .extensions import db
 
         db.session.rollback()
-        return _render(error.status, error.message)
+        title = _l("Not found") if error.status == 404 else None
+        return _render(error.status, error.message, title)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -117,7 +118,12 @@ def register(app: Flask) -> None:
             404: _l("This page does not exist."),
             405: _l("This action is not available here."),
         }
-        return _render(error.code or 500, messages.get(error.code, error.name))
+        titles = {404: _l("Page not found"), 405: _l("Not available")}
+        return _render(
+            error.code or 500,
+            messages.get(error.code, error.name),
+            titles.get(error.code),
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

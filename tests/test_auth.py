@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from storeserver.audit import AuditEvent
 from storeserver.extensions import db
 
-from .conftest import PASSWORD, csrf_token
+from .conftest import ALL_BOOK_OPS, PASSWORD, csrf_token, staff
 
 
 def sign_in(client, staff_id, password=PASSWORD, next_url=None):
@@ -143,3 +143,60 @@ def test_a_login_disabled_at_hq_ends_the_open_session(world, login):
     )
 
     assert session.get("/book").status_code == 302
+
+
+def test_next_with_a_line_break_is_ignored(world, client):
+    response = sign_in(client, "A1", next_url="/%0d%0aX-Injected:1")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "X-Injected" not in response.headers
+
+
+def test_staff_of_another_store_of_the_legal_entity_cannot_sign_in(world, client):
+    world.pull([staff("L1", "Lou", "Lyon", ALL_BOOK_OPS, books=("AB2",))])
+
+    response = sign_in(client, "L1")
+
+    assert response.status_code == 401
+    assert "does not work in this store" in response.get_data(as_text=True)
+
+
+def test_what_was_typed_as_an_unknown_staff_id_is_not_kept(world, client, app):
+    sign_in(client, "my-secret-password", "x")
+
+    with app.app_context():
+        failed = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "login.failed")
+        ).one()
+    assert failed.actor_id is None
+    assert "my-secret-password" not in str(failed.details)
+
+
+def test_a_copied_session_cookie_is_dead_after_sign_out(world, app, login):
+    session = login("A1")
+    cookie = session.client.get_cookie("session").value
+
+    session.post("/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+
+    assert thief.get("/book").status_code == 302
+
+
+def test_sign_in_is_logged_after_the_database_upgrade(world, app, client):
+    import logging
+
+    from storeserver import upgrade_database
+
+    upgrade_database(app)  # the migrations configure logging: ours must survive
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("storeserver").addHandler(handler)
+    try:
+        sign_in(client, "A1")
+    finally:
+        logging.getLogger("storeserver").removeHandler(handler)
+
+    assert "A1 signed in" in [record.getMessage() for record in records]

@@ -562,3 +562,75 @@ def test_sql_statements_per_page_do_not_grow_with_the_page_size(world, app, logi
 
     assert small == large
     assert small <= 12
+
+
+def test_punctuation_alone_is_no_search(shop, login):
+    session = login("A1")
+
+    page = session.get("/book", query_string={"q": "()"}, htmx=True)
+    add = session.get("/book/add", query_string={"q": "-"})
+
+    assert "4 customers in your book" in page.get_data(as_text=True)
+    assert "Type at least one letter" in add.get_data(as_text=True)
+
+
+def test_a_remove_that_lost_the_race_writes_no_audit(shop, app, login, monkeypatch):
+    from storeserver.book import services
+
+    session = login("A1")
+    session.post("/book/remove", {"customer": "C1"})
+    with app.app_context():
+        stale = [db.session.get(services.Customer, "C1")]
+    # A second request that read the book before the first one deleted the row.
+    monkeypatch.setattr(services, "members_to_remove", lambda *_: stale)
+
+    session.post("/book/remove", {"customer": "C1"})
+
+    assert count(app, AuditEvent, action="book.remove") == 1
+    assert count(app, OutboxRow, kind="book.remove") == 1
+
+
+def test_confirming_customers_of_another_book_says_so(shop, login):
+    session = login("A1")
+
+    page = session.get("/book/remove?customer=C6").get_data(as_text=True)
+
+    assert "None of the ticked customers is in your client book." in page
+
+
+def test_adding_nothing_without_javascript_keeps_the_search(shop, login):
+    session = login("A1")
+
+    response = session.post("/book/add", {"q": "lucie"})
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose at least one customer." in body
+    assert "Lucie Fictive" in body
+
+
+def test_value_labels_show_in_the_language_but_filter_on_the_value(shop, login):
+    attribute = next(
+        r for r in base_records() if r[0] == "attribute" and r[1]["id"] == "aime"
+    )
+    attribute[1]["value_labels"] = {"Sacs": {"en": "Bags", "fr": "Sacs"}}
+    shop.pull([attribute])
+    session = login("A1")
+
+    page = session.get("/book?a.aime=Sacs").get_data(as_text=True)
+
+    assert names(page) == ["Béa Deux", "Ana Un"]
+    assert "> Bags</label>" in page
+    assert "Bags, Chaussures" in page
+
+
+def test_pages_carry_security_headers_and_no_store(shop, login):
+    session = login("A1")
+
+    response = session.get("/book")
+
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"

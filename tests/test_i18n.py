@@ -118,5 +118,5 @@ def test_french_book_page_formats_numbers_and_plurals(world, login):
 
     page = session.get("/book").get_data(as_text=True)
 
-    assert "1 client dans votre book" in page
+    assert "1 client dans votre portefeuille" in page
     assert re.search(r"42\s%", page)  # French puts a (narrow) space before %

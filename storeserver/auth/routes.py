@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,7 +23,15 @@ from ..extensions import db, login_manager
 from ..org.models import Staff
 from ..permissions import Operation, public, requires
 from .forms import LoginForm
-from .services import LoginRefused, authenticate
+from .services import (
+    LoginRefused,
+    authenticate,
+    close_session,
+    live_session,
+    open_session,
+)
+
+SESSION_KEY = "login_session"
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +40,15 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_staff(staff_id: str) -> Staff | None:
+    """The signed-in staff member, while their sign-in session is open."""
+    if not live_session(session.get(SESSION_KEY), staff_id):
+        return None
     return db.session.get(Staff, staff_id)
 
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this server: never send a login on to another site."""
-    if target:
+    if target and target.isprintable() and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
@@ -53,17 +65,18 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        store = current_store()
         try:
             staff = authenticate(
-                form.staff_id.data,
-                form.password.data,
-                store.legal_entity_id if store else None,
+                form.staff_id.data, form.password.data, current_store()
             )
         except LoginRefused as refused:
             form.password.errors.append(str(refused.message))
             status = 401
         else:
+            # A fresh cookie for a fresh sign-in: nothing of the previous
+            # visitor's session on this device carries over.
+            session.clear()
+            session[SESSION_KEY] = open_session(staff).id
             login_user(staff)
             return redirect(_safe_next(request.args.get("next")))
     elif form.is_submitted():
@@ -75,8 +88,9 @@ def login():
 @requires(Operation.SIGNED_IN)
 def logout():
     """Sign the associate out."""
-    logger.info("%s signed out", current_user.id)
+    close_session(session.get(SESSION_KEY), current_user.id)
     logout_user()
+    session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 

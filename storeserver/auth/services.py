@@ -1,16 +1,20 @@
-"""Checking a login against the staff HQ sent."""
+"""Checking a login against the staff HQ sent, and the sessions it opens."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
 from .. import audit
 from ..errors import DomainError
 from ..extensions import db
-from ..org.models import Staff
+from ..org.models import Staff, Store, staff_address_books, store_address_books
+from ..timeutil import utcnow
+from .models import LoginSession
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +27,15 @@ class LoginRefused(DomainError):
     status = 401
 
 
-def authenticate(staff_id: str, password: str, legal_entity_id: str | None) -> Staff:
+def authenticate(staff_id: str, password: str, store: Store | None) -> Staff:
     """The staff member for these credentials, or LoginRefused saying why."""
-    staff = db.session.get(Staff, staff_id.strip().upper()) or db.session.get(
-        Staff, staff_id.strip()
-    )
+    typed = staff_id.strip()
+    staff = db.session.get(Staff, typed.upper()) or db.session.get(Staff, typed)
     if staff is None or not staff.password_hash:
         check_password_hash(_DUMMY_HASH, password)
-        _refuse(staff_id, "unknown staff id or no password")
+        # What was typed is not kept: it may be a password typed in the wrong
+        # field.
+        _refuse(None, "unknown staff id or no password")
         raise LoginRefused(_("The staff id or the password is wrong."))
     if not check_password_hash(staff.password_hash, password):
         _refuse(staff.id, "wrong password")
@@ -40,20 +45,69 @@ def authenticate(staff_id: str, password: str, legal_entity_id: str | None) -> S
         raise LoginRefused(
             _("This login is disabled. Ask your store manager or HQ to enable it.")
         )
-    if legal_entity_id is None or staff.legal_entity_id != legal_entity_id:
+    if store is None or staff.legal_entity_id != store.legal_entity_id:
         _refuse(staff.id, "other legal entity")
         raise LoginRefused(_("This login does not belong to this store's company."))
-
-    audit.record("login", staff.id)
-    db.session.commit()
-    logger.info("%s signed in", staff.id)
+    if not works_in(staff, store):
+        _refuse(staff.id, "not in this store")
+        raise LoginRefused(
+            _("This login does not work in this store. Ask HQ to add you to it.")
+        )
     return staff
 
 
-def _refuse(staff_id: str, reason: str) -> None:
-    # The id is cut short: a mistyped password pasted into the id field must
-    # not end up whole in the log.
-    shown = staff_id[:12]
-    logger.info("login refused for %r: %s", shown, reason)
-    audit.record("login.failed", None, details={"staff_id": shown, "reason": reason})
+def works_in(staff: Staff, store: Store) -> bool:
+    """Whether the staff member shares an address book with the store."""
+    shared = (
+        sa.select(sa.literal(1))
+        .select_from(staff_address_books)
+        .join(
+            store_address_books,
+            store_address_books.c.address_book_id
+            == staff_address_books.c.address_book_id,
+        )
+        .where(
+            staff_address_books.c.staff_id == staff.id,
+            store_address_books.c.store_id == store.id,
+        )
+    )
+    return db.session.scalar(shared) is not None
+
+
+def open_session(staff: Staff) -> LoginSession:
+    """Record a sign-in; the returned session's id goes into the cookie."""
+    login = LoginSession(
+        id=secrets.token_urlsafe(32), staff_id=staff.id, started_at=utcnow()
+    )
+    db.session.add(login)
+    audit.record("login", staff.id)
+    db.session.commit()
+    logger.info("%s signed in", staff.id)
+    return login
+
+
+def live_session(session_id: str | None, staff_id: str) -> bool:
+    """Whether a session id names an open sign-in of this staff member."""
+    if not session_id:
+        return False
+    login = db.session.get(LoginSession, session_id)
+    return login is not None and login.ended_at is None and login.staff_id == staff_id
+
+
+def close_session(session_id: str | None, staff_id: str) -> None:
+    """End a sign-in, so that its cookie no longer works anywhere."""
+    if session_id:
+        db.session.execute(
+            sa.update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+    audit.record("logout", staff_id)
+    db.session.commit()
+    logger.info("%s signed out", staff_id)
+
+
+def _refuse(staff_id: str | None, reason: str) -> None:
+    logger.info("login refused for %s: %s", staff_id or "an unknown staff id", reason)
+    audit.record("login.failed", staff_id, details={"reason": reason})
     db.session.commit()

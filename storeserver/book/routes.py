@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import (
     Blueprint,
@@ -20,6 +20,8 @@ from werkzeug.datastructures import MultiDict
 
 from ..customers import filters as book_filters
 from ..customers.services import reference
+from ..customers.text import search_terms
+from ..errors import InvalidInput
 from ..permissions import Operation, has, requires
 from . import services
 from .forms import SelectionForm
@@ -92,15 +94,21 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
 def add():
     """Search any customer of the legal entity to add to the client book."""
     q = (request.args.get("q") or "").strip()
-    candidates = services.search_to_add(current_user, q)
+    return _add_results(q, fragment=_wants_fragment())
+
+
+def _add_results(q: str, fragment: bool, status: int = 200):
     context = {
         "q": q,
-        "candidates": candidates,
+        "searched": bool(search_terms(q)),
+        "candidates": services.search_to_add(current_user, q),
         "form": SelectionForm(q=q),
         "limit": current_app.config["ADD_SEARCH_LIMIT"],
     }
-    template = "book/_add_results.html" if _wants_fragment() else "book/add.html"
-    return render_template(template, **context)
+    if fragment:
+        body = render_template("book/_add_results.html", **context)
+        return body + render_template("_messages.html", oob=True), status
+    return render_template("book/add.html", **context), status
 
 
 @bp.post("/book/add")
@@ -109,7 +117,13 @@ def add_post():
     """Add the ticked customers to the client book."""
     form = SelectionForm()
     q = (form.q.data or "").strip()
-    outcome = services.add_customers(current_user, form.customer.data or [])
+    try:
+        outcome = services.add_customers(current_user, form.customer.data or [])
+    except InvalidInput as invalid:
+        # Keep the search and its results on screen with the message, with
+        # or without JavaScript.
+        flash(str(invalid.message), "error")
+        return _add_results(q, fragment=_wants_fragment(), status=invalid.status)
 
     if outcome.added:
         flash(
@@ -136,15 +150,7 @@ def add_post():
     )
 
     if _wants_fragment():
-        candidates = services.search_to_add(current_user, q)
-        body = render_template(
-            "book/_add_results.html",
-            q=q,
-            candidates=candidates,
-            form=SelectionForm(q=q),
-            limit=current_app.config["ADD_SEARCH_LIMIT"],
-        ) + render_template("_messages.html", oob=True)
-        return body, status
+        return _add_results(q, fragment=True, status=status)
     return redirect(url_for("book.add", q=q) if q else url_for("book.index"), 303)
 
 
@@ -152,8 +158,7 @@ def add_post():
 
 
 def _back_args(raw: str | None) -> MultiDict:
-    from urllib.parse import parse_qsl
-
+    """The book's filter carried through the confirmation as a query string."""
     return MultiDict(parse_qsl(raw or "", keep_blank_values=False))
 
 
@@ -167,7 +172,10 @@ def remove():
     form = SelectionForm(back=back)
     context = {"customers": customers, "form": form, "back": back}
     if not customers:
-        flash(_("Tick the customers to remove first."), "info")
+        if ids:
+            flash(_("None of the ticked customers is in your client book."), "info")
+        else:
+            flash(_("Tick the customers to remove first."), "info")
     if _wants_fragment():
         return render_template(
             "book/_remove_confirm.html", **context

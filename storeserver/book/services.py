@@ -18,6 +18,7 @@ from .. import audit
 from ..customers.filters import Filters, apply
 from ..customers.models import Customer
 from ..customers.services import Card, Reference, cards, reference
+from ..customers.text import search_terms
 from ..errors import AlreadyInAnotherBook, DomainError, InvalidInput
 from ..extensions import db
 from ..org.models import NumberSequence, Staff
@@ -145,7 +146,7 @@ def search_to_add(actor: Staff, q: str) -> list[Candidate]:
     """
     ensure(actor, Operation.ADD_TO_BOOK)
     filters = Filters(q=q.strip())
-    if not filters.q:
+    if not search_terms(filters.q):
         return []
 
     found = db.session.scalars(
@@ -252,7 +253,7 @@ def add_customers(actor: Staff, customer_ids: list[str]) -> AddOutcome:
         # Another request put one of these customers in a book meanwhile.
         db.session.rollback()
         raise DomainError(
-            _("Another associate has just changed one of these customers. Try again.")
+            _("One of these customers has just been changed elsewhere. Try again.")
         ) from exc
 
     for customer in outcome.added:
@@ -310,12 +311,19 @@ def remove_customers(actor: Staff, customer_ids: list[str]) -> list[Customer]:
         return []
 
     now = utcnow()
-    db.session.execute(
-        sa.delete(Membership).where(
-            Membership.book_id == book.id,
-            Membership.customer_id.in_([c.id for c in customers]),
+    # The rows this request really deleted: a parallel request (a double
+    # click, a second tablet) that got there first leaves nothing to audit.
+    deleted = set(
+        db.session.scalars(
+            sa.delete(Membership)
+            .where(
+                Membership.book_id == book.id,
+                Membership.customer_id.in_([c.id for c in customers]),
+            )
+            .returning(Membership.customer_id)
         )
     )
+    customers = [c for c in customers if c.id in deleted]
     for customer in customers:
         audit.record("book.remove", actor.id, customer_id=customer.id, book_id=book.id)
         enqueue(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
@@ -72,7 +73,9 @@ def _bound_names(attribute: AttributeDef) -> tuple[str, str]:
 
 def parse(args: MultiDict, ref: Reference) -> Filters:
     """Read a filter from query arguments; unknown attributes are ignored."""
-    filters = Filters(q=(args.get("q") or "").strip()[:200])
+    q = (args.get("q") or "").strip()[:200]
+    # Punctuation alone finds nothing in particular: it is no filter at all.
+    filters = Filters(q=q if search_terms(q) else "")
     for attribute in ref.refinable:
         prefix = f"a.{attribute.id}"
         condition = Condition(attribute)
@@ -97,7 +100,10 @@ def _bound(attribute: AttributeDef, raw: str | None) -> str | None:
         else:
             float(raw.replace(",", "."))
     except ValueError as exc:
-        label = attribute.label.get("en") or attribute.id
+        language = get_locale().language
+        label = (
+            attribute.label.get(language) or attribute.label.get("en") or attribute.id
+        )
         message = (
             _l(
                 "%(value)s is not a date (YYYY-MM-DD) for %(attribute)s.",

@@ -82,6 +82,8 @@ class Attribute(db.Model):
     refinable: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     display_order: Mapped[int] = mapped_column(sa.Integer, default=0)
     allowed_values: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # What an allowed value reads as in each language: {value: {"fr": label}}.
+    value_labels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
 from ..book.models import ClientBook, Membership
@@ -39,6 +39,14 @@ class AttributeDef:
     refinable: bool
     display_order: int
     allowed_values: tuple[str, ...]
+    value_labels: dict
+
+    def value_label(self, value: str) -> str:
+        """What an HQ value reads as in the current language."""
+        labels = self.value_labels.get(value)
+        if not labels:
+            return value
+        return labels.get(get_locale().language) or value
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ def _load_reference(legal_entity_id: str) -> Reference:
                 refinable=a.refinable,
                 display_order=a.display_order,
                 allowed_values=tuple(a.allowed_values or ()),
+                value_labels=dict(a.value_labels or {}),
             )
             for a in rows
         )
@@ -244,7 +253,7 @@ def format_attribute(attribute: AttributeDef, held: list[str]) -> str:
             return format_decimal(float(held[0]))
         except ValueError:
             return held[0]
-    return ", ".join(held)
+    return ", ".join(attribute.value_label(value) for value in held)
 
 
 # -- the customer page ---------------------------------------------------------------

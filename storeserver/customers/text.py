@@ -44,5 +44,7 @@ def search_terms(query: str | None) -> list[str]:
     folded = fold(query)
     if folded and all(ch.isdigit() or ch in " +.-()/" for ch in folded):
         digits = "".join(ch for ch in folded if ch.isdigit())
+        if not digits:
+            return []
         return [digits[1:] if digits.startswith("0") and len(digits) > 1 else digits]
     return folded.split()

@@ -465,6 +465,8 @@ class _Applier:
             row["refinable"] = _bool(r, "refinable")
         if "active" in d:
             row["active"] = _bool(r, "active")
+        if "value_labels" in d:
+            row["value_labels"] = _value_labels(r, set(allowed))
         return row
 
     def _write_upsert_attribute(self, rows):
@@ -836,6 +838,25 @@ def _label(r: Record) -> dict:
     ):
         raise FeedError('"label" must be an object of texts by language', r.line)
     return value
+
+
+def _value_labels(r: Record, allowed: set) -> dict:
+    labels = r.data.get("value_labels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(by_language, dict)
+        and all(isinstance(text, str) for text in by_language.values())
+        for by_language in labels.values()
+    ):
+        raise FeedError(
+            '"value_labels" must map each value to texts by language', r.line
+        )
+    unknown = sorted(set(labels) - allowed)
+    if unknown:
+        raise FeedError(
+            f'"value_labels" names values the attribute does not allow: {unknown}',
+            r.line,
+        )
+    return labels
 
 
 def _instant(r: Record, name: str):

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7c11ed255ae8
+Revision ID: 7be513e77e5b
 Revises: 
-Create Date: 2026-12-03 11:52:56.211525
+Create Date: 2026-12-03 12:13:25.598156
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7c11ed255ae8'
+revision = '7be513e77e5b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -163,6 +163,7 @@ def upgrade():
     sa.Column('refinable', sa.Boolean(), nullable=False),
     sa.Column('display_order', sa.Integer(), nullable=False),
     sa.Column('allowed_values', sa.JSON(), nullable=False),
+    sa.Column('value_labels', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['group_id'], ['attribute_group.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -198,6 +199,17 @@ def upgrade():
     )
     with op.batch_alter_table('customer_address_book', schema=None) as batch_op:
         batch_op.create_index('ix_customer_address_book_book', ['address_book_id', 'customer_id'], unique=False)
+
+    op.create_table('login_session',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('staff_id', sa.String(length=40), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('login_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_session_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('measure_value',
     sa.Column('customer_id', sa.String(length=40), nullable=False),
@@ -278,6 +290,10 @@ def downgrade():
 
     op.drop_table('staff_address_book')
     op.drop_table('measure_value')
+    with op.batch_alter_table('login_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_session_staff_id'))
+
+    op.drop_table('login_session')
     with op.batch_alter_table('customer_address_book', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_address_book_book')
 
