@@ -83,6 +83,8 @@ def test_book_flow(page: Page, live_server):
     expect(dialog.get_by_role("heading")).to_have_text(
         "Remove 2 customers from your client book?"
     )
+    # Focus lands on the confirmation, for keyboard and screen-reader users.
+    expect(dialog.get_by_role("heading")).to_be_focused()
     expect(dialog.locator("#confirm-list li")).to_have_text(
         ["Jean Dupont", "Paul Durand"]
     )
