@@ -128,6 +128,7 @@ def _import_models() -> None:
     from .book import models as _book  # noqa: F401
     from .customers import models as _customers  # noqa: F401
     from .org import models as _org  # noqa: F401
+    from .store_book import models as _store_book  # noqa: F401
     from .sync import models as _sync  # noqa: F401
 
 
@@ -155,8 +156,9 @@ def _register_blueprints(app: Flask) -> None:
     from .book.routes import bp as book_bp
     from .customers.routes import bp as customers_bp
     from .health import bp as health_bp
+    from .store_book.routes import bp as store_book_bp
 
-    for blueprint in (auth_bp, book_bp, customers_bp, health_bp):
+    for blueprint in (auth_bp, book_bp, customers_bp, store_book_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -106,7 +106,7 @@ _STAFF = tuple(
         ("S1005", "Léa", "Fontaine", _PAR, _READ_ONLY, 25, _VIEW_ONLY),
         ("S1006", "Hugo", "Mercier", _PAR, _ADD_ONLY, 40, _ADD_NO_REMOVE),
         ("S1007", "Sarah", "Benali", _PAR, _STORE_IT, 0, _IT),
-        ("S1008", "Antoine", "Chevalier", _PAR, _ASSOCIATE, 0, _LOGIN_DISABLED),
+        ("S1008", "Antoine", "Chevalier", _PAR, _ASSOCIATE, 30, _LOGIN_DISABLED),
         # Works in both stores: her book only holds customers both stores see.
         ("S1009", "Manon", "Perrin", _PAR + _LYO, _ASSOCIATE, 35, _ADD_REMOVE),
         # Lyon Bellecour

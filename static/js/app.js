@@ -11,3 +11,7 @@ document.addEventListener("htmx:afterSwap", function () {
     title.focus();
   }
 });
+
+// Controls that only a page without JavaScript needs (a button that sends
+// ticks htmx already sent one by one) hide once scripts run.
+document.documentElement.classList.add("js");

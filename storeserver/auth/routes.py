@@ -24,14 +24,13 @@ from ..org.models import Staff
 from ..permissions import Operation, public, requires
 from .forms import LoginForm
 from .services import (
+    SESSION_KEY,
     LoginRefused,
     authenticate,
     close_session,
     live_session,
     open_session,
 )
-
-SESSION_KEY = "login_session"
 
 logger = logging.getLogger(__name__)
 

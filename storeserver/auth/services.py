@@ -12,7 +12,8 @@ from werkzeug.security import check_password_hash
 from .. import audit
 from ..errors import DomainError
 from ..extensions import db
-from ..org.models import Staff, Store, staff_address_books, store_address_books
+from ..org.models import Staff, Store
+from ..org.services import works_in
 from ..timeutil import utcnow
 from .models import LoginSession
 
@@ -21,6 +22,17 @@ logger = logging.getLogger(__name__)
 # Checked when the staff id is unknown, so that a wrong id and a wrong
 # password take the same time and cannot be told apart.
 _DUMMY_HASH = "pbkdf2:sha256:50000$dummy$" + "0" * 64
+
+
+# The key of the sign-in session's id in the session cookie.
+SESSION_KEY = "login_session"
+
+
+def current_session_id() -> str | None:
+    """The id of the request's sign-in session."""
+    from flask import session
+
+    return session.get(SESSION_KEY)
 
 
 class LoginRefused(DomainError):
@@ -54,24 +66,6 @@ def authenticate(staff_id: str, password: str, store: Store | None) -> Staff:
             _("This login does not work in this store. Ask HQ to add you to it.")
         )
     return staff
-
-
-def works_in(staff: Staff, store: Store) -> bool:
-    """Whether the staff member shares an address book with the store."""
-    shared = (
-        sa.select(sa.literal(1))
-        .select_from(staff_address_books)
-        .join(
-            store_address_books,
-            store_address_books.c.address_book_id
-            == staff_address_books.c.address_book_id,
-        )
-        .where(
-            staff_address_books.c.staff_id == staff.id,
-            store_address_books.c.store_id == store.id,
-        )
-    )
-    return db.session.scalar(shared) is not None
 
 
 def open_session(staff: Staff) -> LoginSession:

@@ -73,6 +73,7 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
         "filters": filters,
         "query": urlencode(list(filters.to_args().items(multi=True))),
         "selection": SelectionForm(),
+        "filter_url": url_for("book.index"),
     }
     if fragment:
         body = render_template("book/_card_list.html", **context) + extra

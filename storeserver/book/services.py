@@ -7,7 +7,6 @@ row in the same transaction as the change, and logs what happened.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from flask_babel import gettext as _
 
 from .. import audit
 from ..customers.filters import Filters, apply
+from ..customers.listing import listing
 from ..customers.models import Customer
 from ..customers.services import Card, Reference, cards, reference
 from ..customers.text import search_terms
@@ -107,24 +107,16 @@ def book_page(actor: Staff, filters: Filters, page: int = 1) -> BookPage:
         .join(Membership, Membership.customer_id == Customer.id)
         .where(Membership.book_id == book.id, Customer.active)
     )
-    held_total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(members.subquery())
-    )
-    members = apply(members, filters, actor.legal_entity_id)
-    total = (
-        db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
-        if filters.active
-        else held_total
-    )
-    pages = max(1, math.ceil(total / size))
-    page = min(max(1, page), pages)
-    customers = db.session.scalars(
-        members.order_by(Customer.sort_name, Customer.id)
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
+    found = listing(members, filters, actor.legal_entity_id, page, size)
     return BookPage(
-        book, cards(list(customers), ref), total, page, pages, filters, ref, held_total
+        book,
+        cards(found.customers, ref),
+        found.total,
+        found.page,
+        found.pages,
+        filters,
+        ref,
+        found.held_total,
     )
 
 
