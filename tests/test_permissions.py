@@ -6,6 +6,8 @@ import pytest
 
 from storeserver.permissions import Operation
 
+from .conftest import PASSWORD, PASSWORD_HASH, csrf_token
+
 # Flask's own static view cannot carry our decorator; it serves public files only.
 BUILT_IN_PUBLIC = {"static"}
 
@@ -91,3 +93,152 @@ def test_operations_decide_who_reaches_a_page(
     else:
         assert response.status_code == 403
         assert "Secret-Name" not in body
+
+
+# -- the role x endpoint matrix --------------------------------------------------------
+
+ROLES = {
+    "no rights": "N1",
+    "associate 714/715": "A1",
+    "manager 713/716": "M1",
+    "store IT": "T1",
+}
+EVERYONE = set(ROLES)
+BOOK = {"associate 714/715", "manager 713/716"}
+MANAGER = {"manager 713/716"}
+
+# Who may reach each endpoint: written out, not derived from the declarations,
+# so that a changed declaration shows here.
+MATRIX = {
+    "book.home": EVERYONE,
+    "book.index": BOOK,
+    "book.add": BOOK,
+    "book.add_post": BOOK,
+    "book.remove": BOOK,
+    "book.remove_post": BOOK,
+    "customers.show": {"associate 714/715", "manager 713/716", "store IT"},
+    "store_book.index": MANAGER,
+    "store_book.selection": MANAGER,
+    "store_book.reassign": MANAGER,
+    "store_book.reassign_post": MANAGER,
+    "store_book.audit": MANAGER,
+    "store_book.audit_csv": MANAGER,
+    "auth.logout": EVERYONE,
+}
+PUBLIC = {"static", "auth.login", "auth.language", "health.healthz"}
+
+# A request of each endpoint as a page or a script would send it.
+REQUESTS = {
+    "book.home": ("get", "/", None),
+    "book.index": ("get", "/book?a.aime=Sacs", None),
+    "book.add": ("get", "/book/add?q=secret", None),
+    "book.add_post": ("post", "/book/add", {"customer": "C1"}),
+    "book.remove": ("get", "/book/remove?customer=C1", None),
+    "book.remove_post": ("post", "/book/remove", {"customer": "C1"}),
+    "customers.show": ("get", "/customers/C1", None),
+    "store_book.index": ("get", "/store-book", None),
+    "store_book.selection": (
+        "post",
+        "/store-book/selection",
+        {"action": "set", "page_ids": "C1", "customer": "C1"},
+    ),
+    "store_book.reassign": ("get", "/store-book/reassign", None),
+    "store_book.reassign_post": (
+        "post",
+        "/store-book/reassign",
+        {"target": "A1", "digest": "x", "batch": "0" * 32},
+    ),
+    "store_book.audit": ("get", "/store-book/audit", None),
+    "store_book.audit_csv": ("get", "/store-book/audit.csv", None),
+    "auth.logout": ("post", "/logout", {}),
+}
+
+
+@pytest.fixture
+def guarded_world(world):
+    world.pull(
+        [
+            (
+                "staff",
+                {
+                    "id": "T1",
+                    "legal_entity": "LE1",
+                    "first_name": "Tom",
+                    "last_name": "Informatique",
+                    "password_hash": PASSWORD_HASH,
+                    "address_books": ["AB1"],
+                    "operations": ["store.admin", "customer.view"],
+                },
+            ),
+            (
+                "customer",
+                {
+                    "id": "C1",
+                    "legal_entity": "LE1",
+                    "account_number": "1",
+                    "first_name": "Cachée",
+                    "last_name": "Secret-Name",
+                },
+            ),
+            ("client_book", {"id": "CB-A", "legal_entity": "LE1", "staff": "A1"}),
+            ("membership", {"book": "CB-A", "customer": "C1"}),
+        ]
+    )
+    return world
+
+
+def test_the_matrix_covers_every_endpoint(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+
+    assert endpoints - PUBLIC == set(MATRIX)
+    assert set(REQUESTS) == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_role_by_endpoint(guarded_world, login, role, endpoint):
+    session = login(ROLES[role])
+    method, url, data = REQUESTS[endpoint]
+
+    if method == "get":
+        response = session.get(url, htmx=True)
+    else:
+        response = session.post(url, data, htmx=True)
+
+    body = response.get_data(as_text=True)
+    if role in MATRIX[endpoint]:
+        # Allowed: the operation ran (it may still refuse bad input).
+        assert response.status_code in (200, 302, 303, 409, 422), body
+    else:
+        assert response.status_code == 403, body
+        assert "Secret-Name" not in body
+        assert "Cachée" not in body
+
+
+def test_a_login_of_another_legal_entity_reaches_nothing(guarded_world, app):
+    client = app.test_client()
+    token = csrf_token(client)
+    refused = client.post(
+        "/login", data={"staff_id": "X1", "password": PASSWORD, "csrf_token": token}
+    )
+    reached = []
+
+    for endpoint, (method, url, data) in REQUESTS.items():
+        response = client.open(url, method=method.upper(), data=data)
+        body = response.get_data(as_text=True)
+        if response.status_code not in (302, 400) or "Secret-Name" in body:
+            reached.append((endpoint, response.status_code))
+
+    assert refused.status_code == 401
+    assert reached == []
+
+
+def test_refusals_are_logged_with_who_what_and_which_customer(
+    guarded_world, login, caplog
+):
+    caplog.set_level("INFO", logger="storeserver")
+    session = login("N1")
+
+    session.get("/customers/C1")
+
+    assert "refused VIEW_CUSTOMER to N1 on customer C1" in caplog.text

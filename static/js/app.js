@@ -1,12 +1,16 @@
 // Small behaviours on top of htmx. No inline scripts: the pages can run under
 // a Content-Security-Policy without 'unsafe-inline'.
-document.addEventListener("htmx:afterSwap", function () {
-  // After an outerHTML swap the event's target is the old, detached element,
-  // so look the confirmation up again. Moving focus to it lets keyboard and
-  // screen-reader users land on what just appeared.
+document.addEventListener("htmx:afterSwap", function (event) {
+  // When a confirmation has just been swapped in, move focus to it so that
+  // keyboard and screen-reader users land on it; other swaps (a search, a
+  // tick) leave focus where the associate is typing. After an outerHTML swap
+  // the event's target is the old, detached element: look the new one up.
+  if (!event.detail.target || event.detail.target.id !== "dialog") {
+    return;
+  }
   var dialog = document.getElementById("dialog");
   var title = dialog && dialog.querySelector("h2");
-  if (title && document.activeElement !== title) {
+  if (title) {
     title.setAttribute("tabindex", "-1");
     title.focus();
   }

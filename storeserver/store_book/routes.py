@@ -25,7 +25,7 @@ from ..auth.services import current_session_id
 from ..customers import filters as customer_filters
 from ..customers.services import reference
 from ..errors import InvalidInput
-from ..permissions import Operation, requires
+from ..permissions import Operation, has, requires
 from . import services, trail
 
 bp = Blueprint("store_book", __name__, url_prefix="/store-book")
@@ -95,7 +95,21 @@ def index():
         canonical += ("&" if canonical else "") + f"page={page.page}"
     url = url_for("store_book.index") + (f"?{canonical}" if canonical else "")
     body = render_template("store_book/_card_list.html", **context)
+    body += _stale_regions(context)
     return body, 200, {"HX-Push-Url": url}
+
+
+def _stale_regions(context) -> str:
+    """The regions a new filter or selection makes stale, out of band.
+
+    The selection bar's "select all N matching" follows the filter on screen;
+    an open confirmation is closed, since its count may no longer hold.
+    """
+    if not has(current_user, Operation.REASSIGN):
+        return ""
+    return render_template(
+        "store_book/_selection.html", oob=True, **context
+    ) + render_template("store_book/_reassign_confirm.html", count=0, oob=True)
 
 
 # -- selection --------------------------------------------------------------------
@@ -132,6 +146,7 @@ def selection():
         return redirect(_store_book_url(back), 303)
     context = _context(back)
     body = render_template("store_book/_selection.html", **context)
+    body += render_template("store_book/_reassign_confirm.html", count=0, oob=True)
     if action in ("all", "clear"):
         # The ticks on the page change too.
         body += render_template("store_book/_card_list.html", oob=True, **context)
@@ -196,6 +211,15 @@ def reassign_post():
             ),
             "success",
         )
+        if outcome.unchanged:
+            flash(
+                ngettext(
+                    "%(num)d customer was already in that client book.",
+                    "%(num)d customers were already in that client book.",
+                    len(outcome.unchanged),
+                ),
+                "info",
+            )
     back = _back(request.form.get("back"))
     if not _wants_fragment():
         return redirect(_store_book_url(back), 303)
