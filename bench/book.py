@@ -1,4 +1,4 @@
-"""Time the demo store: the HQ pull, the client book page and its filter partial.
+"""Time the demo store: the HQ pull, the client book, the store book, a reassign.
 
     python bench/book.py [--customers 5000] [--runs 200]
 
@@ -42,6 +42,40 @@ def timed(call, runs: int) -> list[float]:
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def reassign_runs(manager, htmx, runs: int = 10) -> list[float]:
+    """Move 100 customers of S1001's book to S1003 and back, timing each move."""
+    import re
+
+    samples = []
+    owners = ["S1001", "S1003"]
+    for run in range(runs):
+        source, target = owners[run % 2], owners[(run + 1) % 2]
+        # Tick every card of the first two pages (50 each): 100 customers.
+        for number in (1, 2):
+            page = manager.get(
+                f"/store-book?owner={source}&page={number}", headers=htmx
+            ).text
+            ids = re.findall(r'name="page_ids" value="([^"]+)"', page)
+            manager.post(
+                "/store-book/selection",
+                data={"action": "set", "page_ids": ids, "customer": ids},
+                headers=htmx,
+            )
+        confirm = manager.get("/store-book/reassign", headers=htmx).text
+        fields = dict(re.findall(r'name="(digest|batch)" value="([^"]+)"', confirm))
+        count = int(re.search(r"Reassign (\d+) customer", confirm).group(1))
+        assert count == 100, count
+        started = time.perf_counter()
+        response = manager.post(
+            "/store-book/reassign",
+            data={"target": target, **fields},
+            headers=htmx,
+        )
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
     return samples
 
 
@@ -92,6 +126,24 @@ def main() -> None:
         ("keyword partial q=mar", timed(page("/book?q=mar", htmx), args.runs)),
         ("add search q=mar", timed(page("/book/add?q=mar", htmx), args.runs)),
     ]
+    manager = app.test_client()
+    manager.post("/login", data={"staff_id": "S1002", "password": DEMO_PASSWORD})
+
+    def manager_page(url, headers):
+        def call():
+            response = manager.get(url, headers=headers)
+            assert response.status_code == 200, response.status_code
+
+        return call
+
+    rows += [
+        ("store book page (full)", timed(manager_page("/store-book", en), args.runs)),
+        (
+            "store book partial likes=Shoes",
+            timed(manager_page("/store-book?a.likes=Shoes", htmx), args.runs),
+        ),
+    ]
+    rows.append(("reassign 100 customers", reassign_runs(manager, htmx)))
     floor_samples = timed(floor, args.runs)
     floor_median = statistics.median(floor_samples)
 
