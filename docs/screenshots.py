@@ -89,17 +89,17 @@ def launch(playwright):
         )
 
 
-def sign_in(page, base: str) -> None:
+def sign_in(page, base: str, staff_id: str = "S1001") -> None:
     from playwright.sync_api import expect
 
     from storeserver.demo import DEMO_PASSWORD
 
     page.goto(f"{base}/login")
-    page.locator("#staff_id").fill("S1001")
+    page.locator("#staff_id").fill(staff_id)
     page.locator("#password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/book")
-    expect(page.locator("#card-list .card").first).to_be_visible()
+    expect(page.locator("#card-count")).to_be_visible()
 
 
 def shoot(page, path: Path) -> None:
@@ -144,6 +144,27 @@ def take_screenshots(base: str, out: Path) -> None:
             expect(page.locator("article.customer h1")).to_be_visible()
             shoot(page, out / "customer.png")
             context.close()
+
+            manager = browser.new_context(
+                viewport=TABLET, locale="en-GB", color_scheme="light"
+            )
+            page = manager.new_page()
+            sign_in(page, base, "S1002")
+            page.goto(f"{base}/store-book")
+            boxes = page.locator("#card-list .card input[type=checkbox]")
+            boxes.nth(0).check()
+            expect(page.locator("#selection")).to_contain_text("1 customer selected")
+            boxes.nth(1).check()
+            expect(page.locator("#selection")).to_contain_text("2 customers selected")
+            page.get_by_role("link", name="Reassign the selected customers").click()
+            expect(page.locator("#dialog h2")).to_be_visible()
+            shoot(page, out / "store-book-reassign.png")
+            page.locator("#target").select_option("S1003")
+            page.get_by_role("button", name="Move 2 customers").click()
+            expect(page.locator("#messages")).to_contain_text("2 customers moved")
+            page.goto(f"{base}/store-book/audit")
+            shoot(page, out / "book-changes.png")
+            manager.close()
 
             phone = browser.new_context(
                 viewport=PHONE,
