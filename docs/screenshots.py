@@ -159,7 +159,7 @@ def take_screenshots(base: str, out: Path) -> None:
             page.get_by_role("link", name="Reassign the selected customers").click()
             expect(page.locator("#dialog h2")).to_be_visible()
             shoot(page, out / "store-book-reassign.png")
-            page.locator("#target").select_option("S1003")
+            page.locator("#target").select_option("S1004")
             page.get_by_role("button", name="Move 2 customers").click()
             expect(page.locator("#messages")).to_contain_text("2 customers moved")
             page.goto(f"{base}/store-book/audit")
