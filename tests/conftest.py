@@ -155,13 +155,10 @@ class HQ:
         return feed_lines(records, kind=kind, **kwargs)
 
     def pull(self, records, kind="delta", **kwargs):
-        from storeserver.cache import flush
         from storeserver.sync.pull import pull_lines
 
         with self.app.app_context():
-            result = pull_lines(self.lines(records, kind=kind, **kwargs), "S1", "test")
-            flush()
-        return result
+            return pull_lines(self.lines(records, kind=kind, **kwargs), "S1", "test")
 
     def write(self, records, name: str, kind="full", **kwargs) -> Path:
         """Write a feed file into the app's HQ feed folder."""

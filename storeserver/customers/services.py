@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
+from ..activities.models import ActivityType
 from ..book.models import ClientBook, Membership
-from ..cache import get_cache
+from ..cache import generation, get_cache
 from ..errors import NotFound
 from ..extensions import db
 from ..org.models import ClientelingSettings, Staff
@@ -57,6 +58,15 @@ class MeasureDef:
 
 
 @dataclass(frozen=True)
+class ActivityTypeDef:
+    id: str
+    code: str
+    label: dict
+    appointment: bool
+    active: bool
+
+
+@dataclass(frozen=True)
 class Reference:
     """A legal entity's clienteling setup, as cards and filters need it."""
 
@@ -66,6 +76,18 @@ class Reference:
     attributes: tuple[AttributeDef, ...]
     measures: dict[str, MeasureDef]
     card_measures: tuple[str, ...]
+    # Every type HQ sent, retired ones included: old activities keep their label.
+    activity_types: dict[str, ActivityTypeDef]
+
+    @property
+    def offered_types(self) -> list[ActivityTypeDef]:
+        """The activity types an associate may choose today."""
+        return [t for t in self.activity_types.values() if t.active]
+
+    @property
+    def date_attributes(self) -> tuple[AttributeDef, ...]:
+        """The attributes holding a date or a yearless date (birthdays...)."""
+        return tuple(a for a in self.attributes if a.type in ("date", "yearless_date"))
 
     @property
     def refinable(self) -> tuple[AttributeDef, ...]:
@@ -76,9 +98,14 @@ class Reference:
 
 
 def reference(legal_entity_id: str) -> Reference:
-    """The legal entity's setup, from the cache; a pull flushes it."""
+    """The legal entity's setup, from the cache.
+
+    The cache key carries the reference generation, which every HQ pull and
+    every store IT flush raises in the database: a pull run by another
+    process (cron, the CLI) is seen at once, not when the cache expires.
+    """
     cache = get_cache()
-    key = f"reference:{legal_entity_id}"
+    key = f"reference:{legal_entity_id}:{generation()}"
     found = cache.get(key)
     if found is None:
         found = _load_reference(legal_entity_id)
@@ -119,7 +146,22 @@ def _load_reference(legal_entity_id: str) -> Reference:
     card_measures = tuple(
         m for m in (settings.card_measures if settings else None) or () if m in measures
     )[:CARD_SLOTS]
+    activity_types = {
+        t.id: ActivityTypeDef(
+            id=t.id,
+            code=t.code,
+            label=dict(t.label or {}),
+            appointment=t.appointment,
+            active=t.active,
+        )
+        for t in db.session.scalars(
+            sa.select(ActivityType)
+            .where(ActivityType.legal_entity_id == legal_entity_id)
+            .order_by(ActivityType.code)
+        )
+    }
     return Reference(
+        activity_types=activity_types,
         legal_entity_id=legal_entity_id,
         exclusive=settings.exclusive if settings is not None else True,
         number_sequence_id=settings.number_sequence_id if settings else None,

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..activities.models import ActivityType
 from ..book.models import ClientBook, Membership
+from ..cache import bump_generation
 from ..customers.models import (
     ATTRIBUTE_TYPES,
     MEASURE_FORMATS,
@@ -99,6 +100,8 @@ def pull_lines(
                 progress(number)
         applier.finish()
         _set_state(WATERMARK_KEY, header.watermark)
+        # Reference data may have changed: caches in every process must reload.
+        bump_generation()
         run.result = "ok"
     except Exception as exc:
         db.session.rollback()

@@ -29,8 +29,4 @@ def pull(progress: Callable[[int], None] | None = None) -> list[PullResult]:
     for path in hq.pending_feeds(store_id):
         with hq.open_feed(path) as lines:
             results.append(pull_lines(lines, store_id, path.name, progress))
-    # Reference data may have changed: the next read must see the new rows.
-    from ..cache import flush
-
-    flush()
     return results
