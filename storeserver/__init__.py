@@ -234,7 +234,7 @@ def current_store():
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from flask_babel import format_datetime, get_locale
+    from flask_babel import format_date, format_datetime, format_time, get_locale
 
     from .permissions import Operation, has
 
@@ -248,6 +248,8 @@ def _register_template_helpers(app: Flask) -> None:
             "current_language": get_locale().language,
             "languages": app.config["LANGUAGES"],
             "format_datetime": format_datetime,
+            "format_date": format_date,
+            "format_time": format_time,
         }
 
     @app.template_filter("label")

@@ -18,11 +18,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from .. import current_store
 from ..customers import filters as book_filters
 from ..customers.services import reference
 from ..customers.text import search_terms
 from ..errors import InvalidInput
 from ..permissions import Operation, has, requires
+from ..timeutil import local_today
 from . import services
 from .forms import SelectionForm
 
@@ -67,7 +69,9 @@ def index():
 def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
     ref = reference(current_user.legal_entity_id)
     filters = book_filters.parse(args, ref)
-    page = services.book_page(current_user, filters, _page_arg(args))
+    store = current_store()
+    today = local_today(store.time_zone) if store else None
+    page = services.book_page(current_user, filters, _page_arg(args), today)
     context = {
         "page": page,
         "filters": filters,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
@@ -91,10 +92,16 @@ class BookPage:
     filters: Filters
     reference: Reference
     held_total: int = 0
+    occasions: dict = field(default_factory=dict)
 
 
-def book_page(actor: Staff, filters: Filters, page: int = 1) -> BookPage:
-    """One page of the actor's client book, filtered, ordered by name."""
+def book_page(
+    actor: Staff, filters: Filters, page: int = 1, today: date | None = None
+) -> BookPage:
+    """One page of the actor's client book, filtered, ordered by name.
+
+    `today` is the store's local date, from which upcoming dates count.
+    """
     ensure(actor, Operation.VIEW_MY_BOOK)
     ref = reference(actor.legal_entity_id)
     book = find_book(actor)
@@ -107,7 +114,7 @@ def book_page(actor: Staff, filters: Filters, page: int = 1) -> BookPage:
         .join(Membership, Membership.customer_id == Customer.id)
         .where(Membership.book_id == book.id, Customer.active)
     )
-    found = listing(members, filters, actor.legal_entity_id, page, size)
+    found = listing(members, filters, ref, page, size, today)
     return BookPage(
         book,
         cards(found.customers, ref),
@@ -117,6 +124,7 @@ def book_page(actor: Staff, filters: Filters, page: int = 1) -> BookPage:
         filters,
         ref,
         found.held_total,
+        found.occasions,
     )
 
 

@@ -32,14 +32,19 @@ class Condition:
     high: str | None = None
 
 
+UPCOMING_CHOICES = (7, 14, 30, 60, 90)
+
+
 @dataclass
 class Filters:
     q: str = ""
     conditions: dict[str, Condition] = field(default_factory=dict)
+    # "Birthday or anniversary within N days", N counted from the store's today.
+    upcoming: int | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.conditions)
+        return bool(self.q or self.conditions or self.upcoming is not None)
 
     def selected(self, attribute_id: str) -> list[str]:
         condition = self.conditions.get(attribute_id)
@@ -56,6 +61,8 @@ class Filters:
         args: MultiDict = MultiDict()
         if self.q:
             args.add("q", self.q)
+        if self.upcoming is not None:
+            args.add("upcoming", str(self.upcoming))
         for attribute_id, condition in self.conditions.items():
             for value in condition.values:
                 args.add(f"a.{attribute_id}", value)
@@ -76,6 +83,7 @@ def parse(args: MultiDict, ref: Reference) -> Filters:
     q = (args.get("q") or "").strip()[:200]
     # Punctuation alone finds nothing in particular: it is no filter at all.
     filters = Filters(q=q if search_terms(q) else "")
+    filters.upcoming = _upcoming(args.get("upcoming"), ref)
     for attribute in ref.refinable:
         prefix = f"a.{attribute.id}"
         condition = Condition(attribute)
@@ -88,6 +96,24 @@ def parse(args: MultiDict, ref: Reference) -> Filters:
         if condition.values or condition.low or condition.high:
             filters.conditions[attribute.id] = condition
     return filters
+
+
+def _upcoming(raw: str | None, ref: Reference) -> int | None:
+    raw = (raw or "").strip()
+    if not raw or not ref.date_attributes:
+        return None
+    try:
+        within = int(raw)
+    except ValueError:
+        within = -1
+    if not 0 <= within <= 366:
+        raise InvalidInput(
+            _l(
+                "Upcoming dates are counted in days, from 0 to 366, not %(value)s.",
+                value=raw,
+            )
+        )
+    return within
 
 
 def _bound(attribute: AttributeDef, raw: str | None) -> str | None:

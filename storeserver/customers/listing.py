@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 
 from ..extensions import db
+from .dates import Occasion, occasions
 from .filters import Filters, apply
 from .models import Customer
+from .services import Reference
 
 
 @dataclass
@@ -19,6 +22,8 @@ class Listing:
     held_total: int  # in the list without the filter
     page: int
     pages: int
+    # With the upcoming-dates filter: each shown customer's dates in range.
+    occasions: dict[str, list[Occasion]] = field(default_factory=dict)
 
 
 def count(stmt: sa.Select) -> int:
@@ -26,11 +31,25 @@ def count(stmt: sa.Select) -> int:
 
 
 def listing(
-    members: sa.Select, filters: Filters, legal_entity_id: str, page: int, size: int
+    members: sa.Select,
+    filters: Filters,
+    ref: Reference,
+    page: int,
+    size: int,
+    today: date | None = None,
 ) -> Listing:
-    """Filter a select of customers, count it, and fetch one page ordered by name."""
+    """Filter a select of customers, count it, and fetch one page.
+
+    Ordered by name; with the upcoming-dates filter, by days away (then name),
+    counted from `today`, the store's local date.
+    """
     held_total = count(members)
-    matching = apply(members, filters, legal_entity_id)
+    matching = apply(members, filters, ref.legal_entity_id)
+    if filters.upcoming is not None and today is not None:
+        return _by_days_away(
+            matching, filters.upcoming, ref, page, size, today, held_total
+        )
+
     total = count(matching) if filters.active else held_total
     pages = max(1, math.ceil(total / size))
     page = min(max(1, page), pages)
@@ -40,3 +59,32 @@ def listing(
         .offset((page - 1) * size)
     ).all()
     return Listing(list(customers), total, held_total, page, pages)
+
+
+def _by_days_away(matching, within, ref, page, size, today, held_total) -> Listing:
+    ids = matching.with_only_columns(Customer.id).order_by(None)
+    found = occasions(ids, ref, today, within)
+    names = (
+        dict(
+            db.session.execute(
+                sa.select(Customer.id, Customer.sort_name).where(
+                    Customer.id.in_(list(found))
+                )
+            ).all()
+        )
+        if found
+        else {}
+    )
+    ordered = sorted(found, key=lambda c: (found[c][0].days_away, names.get(c, ""), c))
+    total = len(ordered)
+    pages = max(1, math.ceil(total / size))
+    page = min(max(1, page), pages)
+    shown = ordered[(page - 1) * size : page * size]
+    by_id = {
+        c.id: c
+        for c in db.session.scalars(sa.select(Customer).where(Customer.id.in_(shown)))
+    }
+    customers = [by_id[c] for c in shown if c in by_id]
+    return Listing(
+        customers, total, held_total, page, pages, {c: found[c] for c in shown}
+    )

@@ -31,7 +31,7 @@ from ..org.models import Staff, Store
 from ..org.services import store_staff_ids, works_in
 from ..permissions import Operation, ensure
 from ..sync.outbox import enqueue
-from ..timeutil import utcnow
+from ..timeutil import local_today, utcnow
 from .models import SelectedCustomer
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class StoreBookPage:
     owners: list[Owner]
     reference: Reference
     selection_count: int = 0
+    occasions: dict = field(default_factory=dict)
 
 
 def store_book_page(
@@ -123,9 +124,10 @@ def store_book_page(
     found = listing(
         members(store, owner_filter),
         filters,
-        store.legal_entity_id,
+        ref,
         page,
         current_app.config["PAGE_SIZE"],
+        local_today(store.time_zone),
     )
     ids = [c.id for c in found.customers]
     selected: set[str] = set()
@@ -151,6 +153,7 @@ def store_book_page(
         owners=owners(store),
         reference=ref,
         selection_count=len(selected_ids(store, selection_key)),
+        occasions=found.occasions,
     )
 
 
