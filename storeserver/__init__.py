@@ -153,13 +153,25 @@ def _prepare_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .activities.routes import bp as activities_bp
+    from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .book.routes import bp as book_bp
     from .customers.routes import bp as customers_bp
     from .health import bp as health_bp
+    from .notes.routes import bp as notes_bp
     from .store_book.routes import bp as store_book_bp
 
-    for blueprint in (auth_bp, book_bp, customers_bp, store_book_bp, health_bp):
+    for blueprint in (
+        auth_bp,
+        book_bp,
+        customers_bp,
+        store_book_bp,
+        activities_bp,
+        notes_bp,
+        admin_bp,
+        health_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
@@ -184,9 +196,9 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        # Pages hold customer data: a shared tablet must not keep them for
-        # the back button after sign-out.
+    if response.mimetype in ("text/html", "text/csv", "text/calendar"):
+        # Pages and exports hold customer data: a shared tablet must not keep
+        # them for the back button after sign-out.
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -74,13 +74,27 @@ class InvalidInput(DomainError):
     status = 422
 
 
+def _same_site_referrer() -> str | None:
+    """The referring page's path, when it is a page of this server."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url):
+        path = "/" + referrer[len(request.host_url) :]
+        if path.isprintable():
+            return path
+    return None
+
+
 def _render(status: int, message, title=None):
     if getattr(request, "htmx", False):
         body = render_template("errors/_message.html", message=message, status=status)
         # Error fragments go to the message region, whatever the target was.
         return body, status, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
     page = render_template(
-        "errors/error.html", message=message, status=status, title=title
+        "errors/error.html",
+        message=message,
+        status=status,
+        title=title,
+        back=_same_site_referrer(),
     )
     return page, status
 
@@ -90,7 +104,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(NotSignedIn)
     def not_signed_in(error):
-        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        # After signing in, come back to the page: for a form sent after the
+        # session ended, the page it was sent from, not the form's target.
+        back = request.full_path.rstrip("?")
+        if request.method != "GET":
+            back = _same_site_referrer() or url_for("book.home")
+        target = url_for("auth.login", next=back)
         if getattr(request, "htmx", False):
             return "", 200, {"HX-Redirect": target}
         return redirect(target)

@@ -336,6 +336,34 @@ def base_records(card_measures=(), exclusive=True) -> list[tuple]:
             },
         ),
         (
+            "activity_type",
+            {
+                "id": "CALL",
+                "legal_entity": "LE1",
+                "code": "CALL",
+                "label": {"en": "Phone call", "fr": "Appel"},
+            },
+        ),
+        (
+            "activity_type",
+            {
+                "id": "APPT",
+                "legal_entity": "LE1",
+                "code": "APPT",
+                "label": {"en": "Appointment", "fr": "Rendez-vous"},
+                "appointment": True,
+            },
+        ),
+        (
+            "activity_type",
+            {
+                "id": "VISIT",
+                "legal_entity": "LE1",
+                "code": "VISIT",
+                "label": {"en": "Store visit", "fr": "Visite en boutique"},
+            },
+        ),
+        (
             "settings",
             {
                 "legal_entity": "LE1",

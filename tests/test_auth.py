@@ -20,14 +20,14 @@ def sign_in(client, staff_id, password=PASSWORD, next_url=None):
     )
 
 
-def test_sign_in_lands_on_the_client_book(world, client):
+def test_sign_in_lands_on_today(world, client):
     response = sign_in(client, "A1")
 
+    home = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert response.status_code == 302
-    assert (
-        client.get("/", headers={"Accept-Language": "en"}).headers["Location"]
-        == "/book"
-    )
+    assert response.headers["Location"] == "/"
+    assert "agenda" in home
+    assert "Important dates this week" in home
 
 
 def test_staff_id_is_not_case_sensitive(world, client):

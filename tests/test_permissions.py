@@ -33,8 +33,11 @@ def guarded_rules(app):
             yield rule
 
 
+EXAMPLE_ARGS = {"customer_id": "C1", "activity_id": 1, "note_id": 1}
+
+
 def example_url(rule) -> str:
-    return rule.build({arg: "C1" for arg in rule.arguments})[1]
+    return rule.build({arg: EXAMPLE_ARGS[arg] for arg in rule.arguments})[1]
 
 
 def test_anonymous_requests_never_reach_a_guarded_endpoint(world, app, client):
@@ -106,6 +109,9 @@ ROLES = {
 EVERYONE = set(ROLES)
 BOOK = {"associate 714/715", "manager 713/716"}
 MANAGER = {"manager 713/716"}
+DETAILS = {"associate 714/715", "manager 713/716", "store IT"}
+# Activity 1 and note 1 are A1's: only their author may change them.
+AUTHOR = {"associate 714/715"}
 
 # Who may reach each endpoint: written out, not derived from the declarations,
 # so that a changed declaration shows here.
@@ -116,7 +122,20 @@ MATRIX = {
     "book.add_post": BOOK,
     "book.remove": BOOK,
     "book.remove_post": BOOK,
-    "customers.show": {"associate 714/715", "manager 713/716", "store IT"},
+    "customers.show": DETAILS,
+    "activities.new": DETAILS,
+    "activities.create": DETAILS,
+    "activities.edit": AUTHOR,
+    "activities.update": AUTHOR,
+    "activities.status": AUTHOR,
+    "activities.calendar_view": DETAILS,
+    "activities.calendar_new": DETAILS,
+    "activities.calendar_file": DETAILS,
+    "notes.create": DETAILS,
+    "notes.edit": AUTHOR,
+    "notes.update": AUTHOR,
+    "admin.index": {"store IT"},
+    "admin.flush": {"store IT"},
     "store_book.index": MANAGER,
     "store_book.selection": MANAGER,
     "store_book.reassign": MANAGER,
@@ -151,6 +170,27 @@ REQUESTS = {
     "store_book.audit": ("get", "/store-book/audit", None),
     "store_book.audit_csv": ("get", "/store-book/audit.csv", None),
     "auth.logout": ("post", "/logout", {}),
+    "activities.new": ("get", "/customers/C1/activities/new", None),
+    "activities.create": (
+        "post",
+        "/customers/C1/activities",
+        {"type": "CALL", "subject": "Rappel", "day": "2026-03-02", "status": "done"},
+    ),
+    "activities.edit": ("get", "/activities/1/edit", None),
+    "activities.update": (
+        "post",
+        "/activities/1",
+        {"type": "CALL", "subject": "Rappel", "day": "2026-03-02", "version": "1"},
+    ),
+    "activities.status": ("post", "/activities/1/status", {"status": "done"}),
+    "activities.calendar_view": ("get", "/calendar?view=month&date=2026-03-01", None),
+    "activities.calendar_new": ("get", "/calendar/new", None),
+    "activities.calendar_file": ("get", "/calendar/appointments.ics", None),
+    "notes.create": ("post", "/customers/C1/notes", {"body": "Préfère le mardi"}),
+    "notes.edit": ("get", "/notes/1/edit", None),
+    "notes.update": ("post", "/notes/1", {"body": "Taille 40", "version": "1"}),
+    "admin.index": ("get", "/admin", None),
+    "admin.flush": ("post", "/admin/cache/flush", {}),
 }
 
 
@@ -184,6 +224,23 @@ def guarded_world(world):
             ("membership", {"book": "CB-A", "customer": "C1"}),
         ]
     )
+    with world.app.app_context():
+        from datetime import date
+
+        from storeserver.activities.services import ActivityInput, create_activity
+        from storeserver.extensions import db
+        from storeserver.notes.services import add_note
+        from storeserver.org.models import Staff, Store
+
+        author = db.session.get(Staff, "A1")
+        store = db.session.get(Store, "S1")
+        create_activity(
+            author,
+            store,
+            "C1",
+            ActivityInput("CALL", "Secret-Name call", day=date(2026, 3, 2)),
+        )
+        add_note(author, "C1", "Secret-Name likes Tuesdays")
     return world
 
 

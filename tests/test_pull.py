@@ -241,7 +241,7 @@ def test_full_feed_result_counts_records_by_entity_and_op(hq):
         "attribute.upsert": 5,
         "measure.upsert": 3,
         "settings.upsert": 1,
-        "activity_type.upsert": 1,
+        "activity_type.upsert": 4,
         "customer.upsert": 2,
         "attribute_value.upsert": 1,
         "measure_value.upsert": 1,

@@ -19,3 +19,34 @@ document.addEventListener("htmx:afterSwap", function (event) {
 // Controls that only a page without JavaScript needs (a button that sends
 // ticks htmx already sent one by one) hide once scripts run.
 document.documentElement.classList.add("js");
+
+// After a form posted through htmx replaces the list or the selection bar
+// (select all, clear, move, remove), the button that had focus is gone: put
+// focus on the new region's count so the next Tab continues from there.
+document.addEventListener("htmx:afterSwap", function (event) {
+  var config = event.detail.requestConfig;
+  var target = event.detail.target;
+  if (!config || config.verb !== "post" || !target) {
+    return;
+  }
+  var count = null;
+  if (target.id === "selection") {
+    count = document.querySelector("#selection .count");
+  } else if (target.id === "card-list") {
+    count = document.getElementById("card-count");
+  }
+  if (count) {
+    count.focus();
+  }
+});
+
+// Escape closes an open confirmation, as its Cancel link does.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") {
+    return;
+  }
+  var cancel = document.querySelector("#dialog .confirm a.secondary");
+  if (cancel) {
+    cancel.click();
+  }
+});

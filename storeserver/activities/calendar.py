@@ -94,7 +94,11 @@ def items(
     )
     found = db.session.scalars(
         sa.select(Activity)
-        .options(joinedload(Activity.customer), joinedload(Activity.author))
+        .options(
+            joinedload(Activity.customer),
+            joinedload(Activity.author),
+            joinedload(Activity.type),
+        )
         .where(
             whose,
             sa.or_(

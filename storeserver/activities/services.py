@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from ..customers.models import Customer
 from ..customers.services import reference
@@ -214,6 +215,7 @@ def customer_activities(actor: Staff, customer_id: str) -> list[Activity]:
     customer_of(actor, customer_id)
     return db.session.scalars(
         sa.select(Activity)
+        .options(joinedload(Activity.type), joinedload(Activity.author))
         .where(Activity.customer_id == customer_id)
         .order_by(
             sa.func.coalesce(Activity.starts_at, Activity.on_date).desc(),

@@ -91,10 +91,18 @@ def live_session(session_id: str | None, staff_id: str) -> bool:
 def close_session(session_id: str | None, staff_id: str) -> None:
     """End a sign-in, so that its cookie no longer works anywhere."""
     if session_id:
+        from ..store_book.models import SelectedCustomer
+
         db.session.execute(
             sa.update(LoginSession)
             .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
             .values(ended_at=utcnow())
+        )
+        # What the session had ticked in the store book ends with it.
+        db.session.execute(
+            sa.delete(SelectedCustomer).where(
+                SelectedCustomer.login_session_id == session_id
+            )
         )
     audit.record("logout", staff_id)
     db.session.commit()

@@ -19,6 +19,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import current_store
+from ..activities import calendar
 from ..customers import filters as book_filters
 from ..customers.services import reference
 from ..customers.text import search_terms
@@ -53,10 +54,19 @@ def vary_on_htmx(response):
 @bp.get("/")
 @requires(Operation.SIGNED_IN)
 def home():
-    """Send the associate to their client book, or say what their login offers."""
+    """Today's agenda and this week's important dates, or what the login offers."""
+    store = current_store()
+    today = local_today(store.time_zone)
+    agenda = []
+    if has(current_user, Operation.VIEW_CUSTOMER):
+        span = calendar.period("day", today)
+        agenda = calendar.items(current_user, store, span).get(today, [])
+    dates = []
     if has(current_user, Operation.VIEW_MY_BOOK):
-        return redirect(url_for("book.index"))
-    return render_template("book/home.html")
+        dates = services.dates_this_week(current_user, today)
+    return render_template(
+        "book/home.html", agenda=agenda, dates=dates, today=today, store=store
+    )
 
 
 @bp.get("/book")

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import audit
+from ..customers.dates import occasions
 from ..customers.filters import Filters, apply
 from ..customers.listing import listing
 from ..customers.models import Customer
@@ -126,6 +127,32 @@ def book_page(
         found.held_total,
         found.occasions,
     )
+
+
+def dates_this_week(actor: Staff, today: date, within: int = 6):
+    """My customers' birthdays and anniversaries from today to a week ahead."""
+    ensure(actor, Operation.VIEW_MY_BOOK)
+    book = find_book(actor)
+    if book is None:
+        return []
+    ref = reference(actor.legal_entity_id)
+    held = (
+        sa.select(Membership.customer_id)
+        .join(Customer, Customer.id == Membership.customer_id)
+        .where(Membership.book_id == book.id, Customer.active)
+    )
+    found = occasions(held, ref, today, within)
+    customers = {
+        c.id: c
+        for c in db.session.scalars(sa.select(Customer).where(Customer.id.in_(found)))
+    }
+    rows = [
+        (occasion, customers[customer_id])
+        for customer_id, listed in found.items()
+        for occasion in listed
+        if customer_id in customers
+    ]
+    return sorted(rows, key=lambda r: (r[0].days_away, r[1].sort_name))
 
 
 # -- adding ------------------------------------------------------------------------

@@ -201,6 +201,15 @@ def reassign_post():
 
     if outcome.already_done:
         flash(_("This reassignment was already done; nothing more moved."), "info")
+    elif not outcome.moved:
+        flash(
+            _(
+                "Nothing moved: these customers were already in the client book "
+                "of %(name)s.",
+                name=outcome.target.name,
+            ),
+            "info",
+        )
     else:
         flash(
             ngettext(
@@ -211,15 +220,15 @@ def reassign_post():
             ),
             "success",
         )
-        if outcome.unchanged:
-            flash(
-                ngettext(
-                    "%(num)d customer was already in that client book.",
-                    "%(num)d customers were already in that client book.",
-                    len(outcome.unchanged),
-                ),
-                "info",
-            )
+    if outcome.moved and outcome.unchanged:
+        flash(
+            ngettext(
+                "%(num)d customer was already in that client book.",
+                "%(num)d customers were already in that client book.",
+                len(outcome.unchanged),
+            ),
+            "info",
+        )
     back = _back(request.form.get("back"))
     if not _wants_fragment():
         return redirect(_store_book_url(back), 303)
@@ -242,11 +251,14 @@ def _trail_filter(args) -> trail.TrailFilter:
         if not raw:
             return None
         try:
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
+            if not 1900 <= day.year <= 2999:
+                raise ValueError(raw)
         except ValueError as exc:
             raise InvalidInput(
                 _("%(value)s is not a date (YYYY-MM-DD).", value=raw)
             ) from exc
+        return day
 
     return trail.TrailFilter(
         associate=(args.get("associate") or "").strip(),

@@ -22,7 +22,7 @@ from ..audit import AuditEvent
 from ..book.models import ClientBook, Membership
 from ..book.services import ensure_book
 from ..customers.filters import Filters, apply
-from ..customers.listing import listing
+from ..customers.listing import count, listing
 from ..customers.models import Customer
 from ..customers.services import Card, Reference, cards, reference
 from ..errors import DomainError, InvalidInput
@@ -37,7 +37,7 @@ from .models import SelectedCustomer
 logger = logging.getLogger(__name__)
 
 INACTIVE = "inactive"  # the owner filter value for "owner's login disabled"
-BATCH_ID = re.compile(r"^[0-9a-f]{32}$")
+BATCH_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class SelectionChanged(DomainError):
@@ -129,6 +129,10 @@ def store_book_page(
         current_app.config["PAGE_SIZE"],
         local_today(store.time_zone),
     )
+    held_total = found.held_total
+    if owner_filter:
+        # "of N in the store book" counts the whole store book, not the owners.
+        held_total = count(members(store))
     ids = [c.id for c in found.customers]
     selected: set[str] = set()
     if selection_key and ids:
@@ -145,7 +149,7 @@ def store_book_page(
         owners_of=_owners_of(store, ids),
         selected=selected,
         total=found.total,
-        held_total=found.held_total,
+        held_total=held_total,
         page=found.page,
         pages=found.pages,
         filters=filters,
@@ -258,25 +262,28 @@ def _remember(store: Store, selection_key: str, ids: set[str]) -> None:
     """Add ids to the selection, keeping only customers of the store book."""
     if not ids:
         return
-    already = set(
-        db.session.scalars(
-            sa.select(SelectedCustomer.customer_id).where(
-                SelectedCustomer.login_session_id == selection_key
-            )
-        )
-    )
     held = members(store).with_only_columns(Customer.id)
-    wanted = sorted(ids - already)
+    wanted = sorted(ids)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         valid = db.session.scalars(
             held.where(Customer.id.in_(chunk)).order_by(None)
         ).all()
         if valid:
+            # Two requests of one session may add the same customer at once
+            # (a tick and "select all"): the second insert is simply a no-op.
             db.session.execute(
-                sa.insert(SelectedCustomer),
+                _insert_ignoring_duplicates(SelectedCustomer),
                 [{"login_session_id": selection_key, "customer_id": c} for c in valid],
             )
+
+
+def _insert_ignoring_duplicates(model):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model).on_conflict_do_nothing()
 
 
 # -- reassigning ---------------------------------------------------------------------
@@ -338,7 +345,7 @@ def reassign(
     one moves nothing more.
     """
     ensure(actor, Operation.REASSIGN)
-    if not BATCH_ID.match(batch_id or ""):
+    if not BATCH_ID.fullmatch(batch_id or ""):
         raise InvalidInput(_("This confirmation is not valid. Start again."))
     target = check_target(actor, store, target_id)
 
@@ -360,6 +367,42 @@ def reassign(
         )
 
     outcome = ReassignOutcome(target)
+    try:
+        target_book = _move(actor, store, ids, target, batch_id, outcome)
+        _forget(selection_key, set(ids))
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:
+        # A parallel request (a double submit, a second tablet) got there
+        # first: if it was this very confirmation, say it is done.
+        db.session.rollback()
+        if db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEvent.batch_id == batch_id)
+        ):
+            return ReassignOutcome(target, already_done=True)
+        raise DomainError(
+            _("One of these customers has just been changed elsewhere. Try again.")
+        ) from exc
+
+    logger.info(
+        "%s reassigned %d customers to %s (book %s), batch %s",
+        actor.id,
+        len(outcome.moved),
+        target.id,
+        target_book.id,
+        batch_id,
+    )
+    return outcome
+
+
+def _move(
+    actor: Staff,
+    store: Store,
+    ids: list[str],
+    target: Staff,
+    batch_id: str,
+    outcome: ReassignOutcome,
+) -> ClientBook:
+    """Write the move: memberships, one audit event and outbox row per customer."""
     target_book = ensure_book(target)
     exclusive = reference(store.legal_entity_id).exclusive
     sources = _source_books(store, ids, target_book.id)
@@ -415,25 +458,8 @@ def reassign(
             },
         )
         outcome.moved.append(customer_id)
-
-    _forget(selection_key, set(ids))
-    try:
-        db.session.commit()
-    except sa.exc.IntegrityError as exc:
-        db.session.rollback()
-        raise DomainError(
-            _("One of these customers has just been changed elsewhere. Try again.")
-        ) from exc
-
-    logger.info(
-        "%s reassigned %d customers to %s (book %s), batch %s",
-        actor.id,
-        len(outcome.moved),
-        target.id,
-        target_book.id,
-        batch_id,
-    )
-    return outcome
+    db.session.flush()
+    return target_book
 
 
 def _source_books(store: Store, ids: list[str], target_book: str) -> dict:

@@ -20,6 +20,11 @@ def sign_in(page: Page, live_server, staff_id: str = "A1") -> None:
     page.locator("#staff_id").fill(staff_id)
     page.locator("#password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Sign-in lands on today's page; the book is one tap away.
+    expect(page).to_have_url(live_server("/"))
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My client book"
+    ).click()
     expect(page).to_have_url(live_server("/book"))
 
 

@@ -1,0 +1,48 @@
+"""Store IT's page: sync at a glance, and the reference cache flush."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import cache
+from ..extensions import db
+from ..permissions import Operation, requires
+from ..sync.models import OutboxRow, SyncRun
+from ..sync.pull import stored_watermark
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("")
+@requires(Operation.STORE_ADMIN)
+def index():
+    """The last HQ pulls, the watermark, the outbox, and the cache."""
+    runs = db.session.scalars(
+        sa.select(SyncRun).order_by(SyncRun.started_at.desc()).limit(10)
+    ).all()
+    outbox = dict(
+        db.session.execute(
+            sa.select(OutboxRow.status, sa.func.count()).group_by(OutboxRow.status)
+        ).all()
+    )
+    return render_template(
+        "admin/index.html",
+        runs=runs,
+        outbox=outbox,
+        watermark=stored_watermark(),
+        generation=cache.generation(),
+    )
+
+
+@bp.post("/cache/flush")
+@requires(Operation.STORE_ADMIN)
+def flush():
+    """Drop cached reference data (activity types, attributes) at once."""
+    cache.flush(current_user)
+    flash(_("Reference data reloaded: HQ's latest changes now show."), "success")
+    if request.htmx:
+        return render_template("_messages.html")
+    return redirect(url_for("admin.index"), 303)
