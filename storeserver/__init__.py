@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 
 from . import errors
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -213,6 +213,10 @@ def _select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # A CLI command or a job: the store's language.
+        store = current_store()
+        return store.default_locale if store is not None else languages[0]
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen

@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .services import ActivityInput
 
@@ -31,7 +31,7 @@ class ActivityForm(FlaskForm):
     customer = SelectField(_l("Customer"), validate_choice=False)
     type = SelectField(_l("Type"), validators=[DataRequired()], validate_choice=False)
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
-    day = DateField(_l("Date"), validators=[DataRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired()])
     all_day = BooleanField(_l("All day (no time)"))
     start = TimeField(_l("Start"), validators=[Optional()])
     end = TimeField(_l("End"), validators=[Optional()])
