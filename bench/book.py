@@ -45,6 +45,40 @@ def timed(call, runs: int) -> list[float]:
     return samples
 
 
+def add_month_of_activities(app, count: int) -> None:
+    """Give S1001 `count` activities in November 2026, a third of them all day."""
+    from datetime import date, time
+
+    import sqlalchemy as sa
+
+    from storeserver.activities.services import ActivityInput, create_activity
+    from storeserver.book.models import Membership
+    from storeserver.extensions import db
+    from storeserver.org.models import Staff, Store
+
+    with app.app_context():
+        actor = db.session.get(Staff, "S1001")
+        store = db.session.get(Store, "PAR-01")
+        customers = db.session.scalars(
+            sa.select(Membership.customer_id).where(Membership.book_id == "CB-000001")
+        ).all()
+        for n in range(count):
+            day = date(2026, 11, 1 + n % 30)
+            timed_ = n % 3 != 0
+            create_activity(
+                actor,
+                store,
+                customers[n % len(customers)],
+                ActivityInput(
+                    type_id="AT-APPOINTMENT" if timed_ else "AT-CALL",
+                    subject=f"Bench {n}",
+                    day=day,
+                    start=time(9 + n % 9, 0) if timed_ else None,
+                    status="planned",
+                ),
+            )
+
+
 def reassign_runs(manager, htmx, runs: int = 10) -> list[float]:
     """Move 100 customers of S1001's book to S1003 and back, timing each move."""
     import re
@@ -144,6 +178,13 @@ def main() -> None:
         ),
     ]
     rows.append(("reassign 100 customers", reassign_runs(manager, htmx)))
+    add_month_of_activities(app, 500)
+    rows.append(
+        (
+            "month view, 500 activities",
+            timed(page("/calendar?view=month&date=2026-11-01", en), args.runs // 4),
+        )
+    )
     floor_samples = timed(floor, args.runs)
     floor_median = statistics.median(floor_samples)
 
