@@ -39,7 +39,7 @@ def outbox(app, kind) -> int:
 def add(session, body, token=None, htmx=True):
     return session.post(
         "/customers/C9/notes",
-        {"body": body, "token": token or uuid.uuid4().hex},
+        {"note-body": body, "note-token": token or uuid.uuid4().hex},
         htmx=htmx,
     )
 
@@ -84,7 +84,9 @@ def test_note_bodies_never_reach_the_log(shop, login, caplog):
     add(session, "Secret: allergique au nickel")
     note_id = 1
 
-    session.post(f"/notes/{note_id}", {"body": "Secret bis", "version": "1"})
+    session.post(
+        f"/notes/{note_id}", {"note-1-body": "Secret bis", "note-1-version": "1"}
+    )
 
     assert "A1 added note 1 on customer C9" in caplog.text
     assert "A1 edited note 1" in caplog.text
@@ -113,7 +115,9 @@ def test_only_the_author_edits_a_note(shop, app, login):
     add(login("A1"), "Taille 38")
     other = login("B1")
 
-    response = other.post("/notes/1", {"body": "Taille 40", "version": "1"})
+    response = other.post(
+        "/notes/1", {"note-1-body": "Taille 40", "note-1-version": "1"}
+    )
 
     assert response.status_code == 403
     assert notes(app)[0].body == "Taille 38"
@@ -127,20 +131,27 @@ def test_saving_over_a_newer_version_shows_both_texts_and_keeps_both(shop, app, 
     tablet_form = tablet.get("/notes/1/edit", htmx=True).get_data(as_text=True)
     counter.get("/notes/1/edit", htmx=True)
 
-    counter.post("/notes/1", {"body": "Taille 38, préfère le mardi", "version": "1"})
-    conflict = tablet.post("/notes/1", {"body": "Taille 40", "version": "1"}, htmx=True)
+    counter.post(
+        "/notes/1",
+        {"note-1-body": "Taille 38, préfère le mardi", "note-1-version": "1"},
+    )
+    conflict = tablet.post(
+        "/notes/1", {"note-1-body": "Taille 40", "note-1-version": "1"}, htmx=True
+    )
 
     body = conflict.get_data(as_text=True)
-    assert 'name="version" type="hidden" value="1"' in tablet_form
+    assert 'name="note-1-version" type="hidden" value="1"' in tablet_form
     assert conflict.status_code == 409
     assert "Taille 38, préfère le mardi" in body
     assert "Taille 40" in body
-    assert 'name="version" type="hidden" value="2"' in body
+    assert 'name="note-1-version" type="hidden" value="2"' in body
     [note] = notes(app)
     assert (note.body, note.version) == ("Taille 38, préfère le mardi", 2)
 
     merged = tablet.post(
-        "/notes/1", {"body": "Taille 40, préfère le mardi", "version": "2"}, htmx=True
+        "/notes/1",
+        {"note-1-body": "Taille 40, préfère le mardi", "note-1-version": "2"},
+        htmx=True,
     )
 
     assert merged.status_code == 200
@@ -154,9 +165,14 @@ def test_note_edit_in_place_returns_the_note(shop, login):
     add(session, "Taille 38")
 
     form = session.get("/notes/1/edit", htmx=True).get_data(as_text=True)
-    saved = session.post("/notes/1", {"body": "Taille 40", "version": "1"}, htmx=True)
+    saved = session.post(
+        "/notes/1", {"note-1-body": "Taille 40", "note-1-version": "1"}, htmx=True
+    )
 
     assert form.lstrip().startswith('<li id="note-1" class="note editing">')
+    assert 'id="note-1-body"' in form
+    back = session.get("/notes/1", htmx=True).get_data(as_text=True)
+    assert back.lstrip().startswith('<li id="note-1" class="note">')
     assert (
         saved.get_data(as_text=True)
         .lstrip()

@@ -46,6 +46,11 @@ class ActivityForm(FlaskForm):
     def prepare(self, types, customers=None) -> ActivityForm:
         """Offer these activity types (and customers, from the calendar)."""
         self.type.choices = [SelectChoice(t.id, label) for t, label in types]
+        if not self.type.data:
+            # Most activities are logged after the fact, a call or a visit:
+            # offer one of those first, not an appointment that needs a time.
+            plain = [t.id for t, _label in types if not t.appointment]
+            self.type.data = plain[0] if plain else None
         if customers is not None:
             self.customer.choices = [SelectChoice(c.id, c.name) for c in customers]
         if not self.token.data:

@@ -30,7 +30,7 @@ def show(customer_id: str):
         "customers/show.html",
         detail=detail,
         notes=customer_notes(current_user, customer_id),
-        note_form=NoteForm(formdata=None).fresh(),
+        note_form=NoteForm(formdata=None, prefix="note").fresh(),
         activities=customer_activities(current_user, customer_id),
         form=activity_form,
         customer=detail.customer,

@@ -28,7 +28,7 @@ def _back_to(customer_id: str):
 def create(customer_id: str):
     """Add a note to a customer."""
     customer = customer_of(current_user, customer_id)
-    form = NoteForm()
+    form = NoteForm(prefix="note")
     status = 200
     if form.validate():
         try:
@@ -40,7 +40,7 @@ def create(customer_id: str):
             status = 422
         else:
             flash(_("Note saved."), "success")
-            form = NoteForm(formdata=None)
+            form = NoteForm(formdata=None, prefix="note")
     else:
         status = 422
 
@@ -55,12 +55,28 @@ def create(customer_id: str):
     return body + render_template("_messages.html", oob=True), status
 
 
+def _edit_form(note_id: int, **data) -> NoteForm:
+    # Each note's form has its own prefix, so its fields' ids stay unique on a
+    # page that also holds the form for a new note.
+    return NoteForm(prefix=f"note-{note_id}", **data)
+
+
+@bp.get("/notes/<int:note_id>")
+@requires(Operation.VIEW_CUSTOMER)
+def show(note_id: int):
+    """One note (the edit form's Cancel puts it back in place)."""
+    note = services.get_note(current_user, note_id)
+    if _wants_fragment():
+        return render_template("notes/_item.html", note=note)
+    return _back_to(note.customer_id)
+
+
 @bp.get("/notes/<int:note_id>/edit")
 @requires(Operation.VIEW_CUSTOMER)
 def edit(note_id: int):
     """The form to edit one's note, in place of the note."""
     note = services.note_to_edit(current_user, note_id)
-    form = NoteForm(formdata=None, body=note.body, version=str(note.version))
+    form = _edit_form(note.id, formdata=None, body=note.body, version=str(note.version))
     template = "notes/_edit.html" if _wants_fragment() else "notes/edit.html"
     return render_template(template, note=note, form=form)
 
@@ -70,7 +86,7 @@ def edit(note_id: int):
 def update(note_id: int):
     """Save an edited note, or show both texts when it changed meanwhile."""
     note = services.note_to_edit(current_user, note_id)
-    form = NoteForm()
+    form = _edit_form(note.id)
     try:
         based_on = int(form.version.data or 0)
     except ValueError:
@@ -78,8 +94,11 @@ def update(note_id: int):
     try:
         note = services.edit_note(current_user, note.id, form.body.data, based_on)
     except services.NoteConflict as conflict:
-        merge = NoteForm(
-            formdata=None, body=conflict.yours, version=str(conflict.note.version)
+        merge = _edit_form(
+            note.id,
+            formdata=None,
+            body=conflict.yours,
+            version=str(conflict.note.version),
         )
         template = (
             "notes/_conflict.html" if _wants_fragment() else "notes/conflict.html"

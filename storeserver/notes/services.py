@@ -91,12 +91,18 @@ def add_note(actor: Staff, customer_id: str, text: str, token: str = "") -> Note
     return note
 
 
-def note_to_edit(actor: Staff, note_id: int) -> Note:
-    """A note the actor may edit: their own."""
+def get_note(actor: Staff, note_id: int) -> Note:
+    """A note of the legal entity whose customer the actor may see."""
     note = db.session.get(Note, note_id)
     if note is None or note.legal_entity_id != actor.legal_entity_id:
         raise NotFound(_("This note does not exist."))
     ensure(actor, Operation.VIEW_CUSTOMER, note.customer_id)
+    return note
+
+
+def note_to_edit(actor: Staff, note_id: int) -> Note:
+    """A note the actor may edit: their own."""
+    note = get_note(actor, note_id)
     if note.author_id != actor.id:
         logger.info("refused editing note %s to %s: not the author", note.id, actor.id)
         raise NotAllowed(

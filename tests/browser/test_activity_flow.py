@@ -80,9 +80,20 @@ def activity_items(page: Page) -> Locator:
     return page.locator("#activities ul.activities > li.activity")
 
 
+def colleague_note(app, customer_id: str, text: str) -> None:
+    """A note Marc Exemple (B1) wrote earlier on the customer."""
+    from storeserver.extensions import db
+    from storeserver.notes.services import add_note
+    from storeserver.org.models import Staff
+
+    with app.app_context():
+        add_note(db.session.get(Staff, "B1"), customer_id, text)
+
+
 def test_activity_and_note_flow(page: Page, live_server):
     today = store_today()
     fitting_day = next_week_tuesday()
+    colleague_note(live_server.app, "C1", "Came in for the winter sale")
     sign_in_and_open_customer(page, live_server)
     customer_url = page.url
     expect(page.locator("#activities")).to_contain_text("No activity yet.")
@@ -150,17 +161,25 @@ def test_activity_and_note_flow(page: Page, live_server):
 
     # A note: it comes first in the list, signed by the associate.
     notes = page.locator("#notes")
-    expect(notes).to_contain_text("No note yet.")
-    notes.locator("form.note-add").get_by_label("Note").fill(
-        "Prefers Tuesdays, size 38"
+    note_items = notes.locator("ul.notes > li.note")
+    expect(note_items.locator(".note-body")).to_have_text(
+        ["Came in for the winter sale"]
     )
-    notes.locator("form.note-add").get_by_role("button", name="Save the note").click()
+    add_form = notes.locator("form.note-add")
+    add_form.get_by_label("Note").fill("Prefers Tuesdays, size 38")
+    add_form.get_by_role("button", name="Save the note").click()
     expect(page.locator("#messages")).to_contain_text("Note saved.")
-    first = page.locator("#notes ul.notes > li.note").first
-    expect(first.locator(".note-body")).to_have_text("Prefers Tuesdays, size 38")
+    expect(note_items.locator(".note-body")).to_have_text(
+        ["Prefers Tuesdays, size 38", "Came in for the winter sale"]
+    )
+    first = note_items.first
     expect(first.locator(".note-meta")).to_contain_text("Inès Essai")
+    expect(note_items.nth(1).locator(".note-meta")).to_contain_text("Marc Exemple")
+    # Only the author may edit a note.
+    expect(first.get_by_role("link", name="Edit")).to_be_visible()
+    expect(note_items.nth(1).get_by_role("link", name="Edit")).to_have_count(0)
     # The add form is empty again, ready for the next note.
-    expect(page.locator("#notes form.note-add").get_by_label("Note")).to_have_value("")
+    expect(add_form.get_by_label("Note")).to_have_value("")
 
     # Edit it in place: no page load.
     page.evaluate("window.__marker = 1")
@@ -169,19 +188,19 @@ def test_activity_and_note_flow(page: Page, live_server):
     box = editing.locator("textarea")
     expect(box).to_have_value("Prefers Tuesdays, size 38")
     box.fill("Prefers Tuesdays, size 38, navy")
-    editing.get_by_role("button", name="Save the note").click()
+    editing.get_by_role("button", name="Save the changes").click()
     expect(editing).to_have_count(0)
     first = page.locator("#notes ul.notes > li.note").first
     expect(first.locator(".note-body")).to_have_text("Prefers Tuesdays, size 38, navy")
     expect(first.locator(".note-meta")).to_contain_text("edited")
-    expect(page.locator("#notes ul.notes > li.note")).to_have_count(1)
+    expect(page.locator("#notes ul.notes > li.note")).to_have_count(2)
     assert page.evaluate("window.__marker") == 1
     expect(page).to_have_url(customer_url)
 
     # A reload keeps the edited text.
     page.reload()
     expect(page.locator("#notes ul.notes > li.note .note-body")).to_have_text(
-        ["Prefers Tuesdays, size 38, navy"]
+        ["Prefers Tuesdays, size 38, navy", "Came in for the winter sale"]
     )
 
     # The edit form is labelled "Note" and takes the focus, like any form; the
@@ -194,7 +213,7 @@ def test_activity_and_note_flow(page: Page, live_server):
     editing.get_by_role("link", name="Cancel").click()
     expect(page.locator("#notes li.note.editing")).to_have_count(0)
     expect(page.locator("#notes li.note .note-body")).to_have_text(
-        ["Prefers Tuesdays, size 38, navy"]
+        ["Prefers Tuesdays, size 38, navy", "Came in for the winter sale"]
     )
 
 
@@ -227,3 +246,8 @@ def test_appointment_without_start_time_is_refused(page: Page, live_server):
     page.goto(live_server(f"/calendar?view=week&date={fitting_day.isoformat()}"))
     expect(page.locator("li.day")).to_have_count(7)
     expect(page.locator("li.activity")).to_have_count(0)
+    from storeserver.activities.models import Activity
+    from storeserver.extensions import db
+
+    with live_server.app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Activity)) == 0
