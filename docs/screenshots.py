@@ -98,7 +98,8 @@ def sign_in(page, base: str, staff_id: str = "S1001") -> None:
     page.locator("#staff_id").fill(staff_id)
     page.locator("#password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/book")
+    expect(page).to_have_url(f"{base}/")
+    page.goto(f"{base}/book")
     expect(page.locator("#card-count")).to_be_visible()
 
 
@@ -164,6 +165,26 @@ def take_screenshots(base: str, out: Path) -> None:
             expect(page.locator("#messages")).to_contain_text("2 customers moved")
             page.goto(f"{base}/store-book/audit")
             shoot(page, out / "book-changes.png")
+
+            page.goto(f"{base}/store-book")
+            page.locator("#card-list .card .name a").first.click()
+            expect(page.locator("article.customer h1")).to_be_visible()
+            form = page.locator("#activity-form")
+            form.get_by_label("Type").select_option(label="Appointment")
+            form.get_by_label("Subject").fill("Private viewing of the new collection")
+            form.get_by_label("Start").fill("11:00")
+            form.get_by_label("End").fill("11:45")
+            form.get_by_role("button", name="Save the activity").click()
+            expect(page.locator("#messages")).to_contain_text("Activity saved.")
+            notes = page.locator("#notes form.note-add")
+            notes.get_by_label("Note").fill("Prefers to be called on Tuesdays.")
+            notes.get_by_role("button", name="Save the note").click()
+            expect(page.locator("#notes li.note").first).to_be_visible()
+            page.locator("#notes").scroll_into_view_if_needed()
+            shoot(page, out / "customer-notes-activities.png")
+            page.goto(f"{base}/calendar?view=week")
+            expect(page.locator("#calendar")).to_be_visible()
+            shoot(page, out / "calendar-week.png")
             manager.close()
 
             phone = browser.new_context(
