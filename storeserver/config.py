@@ -13,6 +13,9 @@ STORE_ID = "PAR-01"
 # stores on one server sets DATABASE_URL to a PostgreSQL URL instead.
 SQLALCHEMY_DATABASE_URI = None
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQL errors must not carry their parameters into the log: a note's body or a
+# customer's details would follow.
+SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 
 # HQ connection. The folder connector reads feed files from HQ_FEED_DIR and
 # writes change files to HQ_OUTBOX_DIR; relative paths are in the instance folder.

@@ -85,6 +85,11 @@ def _same_site_referrer() -> str | None:
 
 
 def _render(status: int, message, title=None):
+    # XXX: a lazy message (flask_babel's LazyString) counts as safe HTML in
+    # Jinja, and its arguments may come from the request or from HQ: turn it
+    # into a plain string so that the template escapes it.
+    message = str(message)
+    title = str(title) if title is not None else None
     if getattr(request, "htmx", False):
         body = render_template("errors/_message.html", message=message, status=status)
         # Error fragments go to the message region, whatever the target was.

@@ -278,3 +278,122 @@ def test_only_the_author_changes_an_activity(shop, app, login):
         response.get_data(as_text=True)
     )
     assert activities(app)[0].status == "planned"
+
+
+# -- found by testing: bad input, races, redirects --------------------------------
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1969-12-31"])
+def test_dates_outside_a_sensible_range_are_refused(shop, app, login, day):
+    session = login("A1")
+
+    response = session.post(
+        "/customers/C1/activities", activity_form(day=day, start="23:50"), htmx=True
+    )
+
+    assert response.status_code == 422
+    assert "Choose a date between 1970 and 2999." in response.get_data(as_text=True)
+    assert activities(app) == []
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "garbage"])
+def test_calendar_far_dates_fall_back_to_today(shop, login, day):
+    session = login("A1")
+
+    for view in ("day", "week", "month"):
+        response = session.get(f"/calendar?view={view}&date={day}")
+        assert response.status_code == 200
+
+
+def test_an_end_left_empty_stays_on_the_same_day_and_can_be_edited(shop, app, login):
+    session = login("A1")
+    session.post(
+        "/customers/C1/activities",
+        activity_form(type="CALL", day="2026-11-15", start="23:45"),
+    )
+    [created] = activities(app)
+
+    saved = session.post(
+        f"/activities/{created.id}",
+        activity_form(
+            type="CALL",
+            subject="Changed",
+            day="2026-11-15",
+            start="23:45",
+            end="23:59",
+            version="1",
+        ),
+    )
+
+    assert created.ends_at.isoformat() == "2026-11-15T22:59:00"
+    assert saved.status_code == 303
+
+
+def test_a_missing_type_is_refused_not_guessed(shop, app, login):
+    session = login("A1")
+    form = activity_form()
+    del form["type"]
+
+    response = session.post("/customers/C1/activities", form, htmx=True)
+
+    assert response.status_code == 422
+    assert activities(app) == []
+
+
+def test_a_form_token_of_another_associate_or_customer_is_refused(shop, app, login):
+    shop.pull([customer("C2", "Autre", "Client")])
+    form = activity_form()
+    login("A1").post("/customers/C1/activities", form)
+
+    other_author = login("B1").post("/customers/C1/activities", form, htmx=True)
+    other_customer = login("A1").post("/customers/C2/activities", form, htmx=True)
+
+    assert other_author.status_code == 422
+    assert other_customer.status_code == 422
+    assert "already used" in other_customer.get_data(as_text=True)
+    assert len(activities(app)) == 1
+
+
+def test_next_never_leaves_this_server(shop, login):
+    session = login("A1")
+
+    response = session.post(
+        "/customers/C1/activities", activity_form(next="//evil.example/x")
+    )
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/customers/C1#activities"
+
+
+def test_control_characters_are_dropped(shop, app, login):
+    session = login("A1")
+
+    session.post("/customers/C1/activities", activity_form(subject="a\x00b\x07c"))
+
+    assert activities(app)[0].subject == "abc"
+
+
+def test_calendar_new_only_takes_a_customer_of_my_book(shop, app, login):
+    session = login("A1")
+
+    response = session.post(
+        "/calendar/new", {**activity_form(), "customer": "C1"}, htmx=True
+    )
+
+    assert response.status_code == 422
+    assert "Choose a customer of your client book." in response.get_data(as_text=True)
+    assert activities(app) == []
+
+
+def test_sql_errors_carry_no_parameters(app):
+    from storeserver.notes.models import Note
+
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+    with app.app_context():
+        assert db.engine.hide_parameters is True
+        with pytest.raises(sa.exc.IntegrityError) as raised:
+            db.session.execute(
+                sa.insert(Note).values(uid="u", body="Secret body", customer_id="nope")
+            )
+        db.session.rollback()
+    assert "Secret body" not in str(raised.value)

@@ -634,3 +634,33 @@ def test_pages_carry_security_headers_and_no_store(shop, login):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_values_echoed_in_error_messages_are_escaped(shop, login):
+    session = login("A1")
+
+    response = session.get(
+        "/book", query_string={"upcoming": '<meta http-equiv="refresh" content="0">'}
+    )
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<meta http-equiv="refresh"' not in body
+    assert "&lt;meta http-equiv=" in body
+
+
+def test_names_from_hq_in_refusals_are_escaped(shop, login):
+    shop.pull(
+        [
+            customer("C8", "<img src=x onerror=alert(1)>", "Piège"),
+            member("CB-B", "C8"),
+        ]
+    )
+    session = login("A1")
+
+    response = session.post("/book/add", {"customer": "C8"}, htmx=True)
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "<img src=x" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body

@@ -179,3 +179,27 @@ def test_note_edit_in_place_returns_the_note(shop, login):
         .startswith('<li id="note-1" class="note">')
     )
     assert "Taille 40" in saved.get_data(as_text=True)
+
+
+def test_a_note_over_the_limit_without_javascript_keeps_the_text(shop, app, login):
+    session = login("A1")
+    text = "Préfère le mardi.\r\n" * 280  # 5,320 characters once line ends are plain
+
+    response = session.post(
+        "/customers/C9/notes", {"note-body": text, "note-token": "t1"}
+    )
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "at most 5000 characters" in body
+    assert "Préfère le mardi." in body
+    assert notes(app) == []
+
+
+def test_a_form_token_reused_by_another_associate_is_refused(shop, app, login):
+    add(login("A1"), "Taille 38", token="same")
+
+    response = add(login("B1"), "Autre texte", token="same")
+
+    assert response.status_code == 422
+    assert [n.body for n in notes(app)] == ["Taille 38"]

@@ -46,7 +46,7 @@ class ActivityForm(FlaskForm):
     def prepare(self, types, customers=None) -> ActivityForm:
         """Offer these activity types (and customers, from the calendar)."""
         self.type.choices = [SelectChoice(t.id, label) for t, label in types]
-        if not self.type.data:
+        if not self.type.data and not self.is_submitted():
             # Most activities are logged after the fact, a call or a visit:
             # offer one of those first, not an appointment that needs a time.
             plain = [t.id for t, _label in types if not t.appointment]

@@ -25,6 +25,7 @@ from ..customers.services import reference
 from ..errors import InvalidInput
 from ..extensions import db
 from ..permissions import Operation, has, requires
+from ..text import safe_path
 from . import calendar, ical, services
 from .forms import ActivityForm
 
@@ -66,7 +67,7 @@ def _form_page(form, customer, activity=None, status=200, customers=None):
 
 def _done(customer_id: str | None, next_url: str | None):
     """Where the associate goes after saving: back where they came from."""
-    target = next_url if next_url and next_url.startswith("/") else None
+    target = safe_path(next_url)
     if target is None and customer_id:
         target = url_for("customers.show", customer_id=customer_id) + "#activities"
     target = target or url_for("activities.calendar_view")
@@ -176,6 +177,8 @@ def _calendar_context(args) -> dict:
     view = args.get("view") if args.get("view") in calendar.VIEWS else "week"
     try:
         anchor = date.fromisoformat(args.get("date", ""))
+        if not services.FIRST_YEAR <= anchor.year <= services.LAST_YEAR:
+            raise ValueError(anchor)
     except ValueError:
         anchor = calendar.today_for(store)
     scope = "store" if args.get("scope") == "store" else "mine"
@@ -222,17 +225,22 @@ def calendar_new():
         return _form_page(form, None, customers=customers)
     if not form.validate():
         return _form_page(form, None, status=422, customers=customers)
+    if form.customer.data not in {c.id for c in customers}:
+        form.form_errors.append(_("Choose a customer of your client book."))
+        return _form_page(form, None, status=422, customers=customers)
     try:
         activity = services.create_activity(
-            current_user, current_store(), form.customer.data or "", form.to_input()
+            current_user, current_store(), form.customer.data, form.to_input()
         )
     except InvalidInput as invalid:
         form.form_errors.append(str(invalid.message))
         return _form_page(form, None, status=422, customers=customers)
 
     flash(_("Activity saved."), "success")
-    day = form.day.data.isoformat()
-    return _done(activity.customer_id, url_for("activities.calendar_view", date=day))
+    back = safe_path(request.form.get("next")) or url_for(
+        "activities.calendar_view", date=form.day.data.isoformat()
+    )
+    return _done(activity.customer_id, back)
 
 
 @bp.get("/calendar/appointments.ics")

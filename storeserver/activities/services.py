@@ -23,6 +23,7 @@ from ..extensions import db
 from ..org.models import Staff, Store
 from ..permissions import Operation, ensure
 from ..sync.outbox import enqueue
+from ..text import clean_text
 from ..timeutil import NonexistentLocalTime, local_to_utc, to_local, utcnow
 from .models import ACTIVITY_STATUSES, Activity
 
@@ -59,32 +60,50 @@ def customer_of(actor: Staff, customer_id: str) -> Customer:
     return customer
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
 def _when(store: Store, data: ActivityInput, appointment: bool) -> dict:
-    """The stored form of the activity's time: dates or UTC instants."""
+    """The stored form of the activity's time: dates or UTC instants.
+
+    Start and end are compared as wall-clock times; an end left empty is half
+    an hour after the start, at the latest 23:59 the same day.
+    """
     if data.day is None:
         raise InvalidInput(_("Give the activity a date."))
+    if not FIRST_YEAR <= data.day.year <= LAST_YEAR:
+        raise InvalidInput(
+            _(
+                "Choose a date between %(first)d and %(last)d.",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
     if appointment and (data.all_day or data.start is None):
         raise InvalidInput(_("An appointment needs a start time."))
     if data.all_day or data.start is None:
         return {"on_date": data.day, "starts_at": None, "ends_at": None}
 
+    start = data.start.replace(second=0, microsecond=0)
+    end = data.end.replace(second=0, microsecond=0) if data.end else None
+    if end is None:
+        wall = datetime.combine(data.day, start) + DEFAULT_LENGTH
+        end = wall.time() if wall.date() == data.day else time(23, 59)
+    if end <= start:
+        raise InvalidInput(_("The end time must be after the start time."))
     try:
-        starts = local_to_utc(data.day, data.start, store.time_zone)
-        ends = (
-            local_to_utc(data.day, data.end, store.time_zone)
-            if data.end is not None
-            else starts + DEFAULT_LENGTH
-        )
+        starts = local_to_utc(data.day, start, store.time_zone)
+        ends = local_to_utc(data.day, end, store.time_zone)
     except NonexistentLocalTime as exc:
         raise InvalidInput(
             _("This time does not exist on that day: the clocks go forward.")
         ) from exc
-    if ends <= starts:
-        raise InvalidInput(_("The end time must be after the start time."))
-    return {"on_date": None, "starts_at": starts, "ends_at": ends}
+    return {"on_date": None, "starts_at": starts, "ends_at": max(ends, starts)}
 
 
 def _check(data: ActivityInput) -> None:
+    data.subject = clean_text(data.subject)
+    data.description = clean_text(data.description)
     if not data.subject.strip():
         raise InvalidInput(_("Give the activity a subject."))
     if data.status not in ACTIVITY_STATUSES:
@@ -96,12 +115,9 @@ def create_activity(
 ) -> Activity:
     """Log an activity with a customer; the form's token makes a resend harmless."""
     customer = customer_of(actor, customer_id)
-    if data.token:
-        existing = db.session.scalar(
-            sa.select(Activity).where(Activity.uid == data.token)
-        )
-        if existing is not None and existing.author_id == actor.id:
-            return existing
+    existing = _sent_before(data.token, actor, customer.id)
+    if existing is not None:
+        return existing
 
     ref = reference(actor.legal_entity_id)
     kind = ref.activity_types.get(data.type_id)
@@ -124,7 +140,15 @@ def create_activity(
         **_when(store, data, kind.appointment),
     )
     db.session.add(activity)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same form sent twice at once: the other request saved it.
+        db.session.rollback()
+        existing = _sent_before(data.token, actor, customer.id)
+        if existing is None:
+            raise
+        return existing
     enqueue("activity.create", payload(activity))
     db.session.commit()
     logger.info(
@@ -135,6 +159,18 @@ def create_activity(
         customer.id,
     )
     return activity
+
+
+def _sent_before(token: str, actor: Staff, customer_id: str) -> Activity | None:
+    """The activity this form already saved, if it did (a double submit)."""
+    if not token:
+        return None
+    existing = db.session.scalar(sa.select(Activity).where(Activity.uid == token))
+    if existing is None:
+        return None
+    if existing.author_id != actor.id or existing.customer_id != customer_id:
+        raise InvalidInput(_("This form was already used. Reload the page."))
+    return existing
 
 
 def _token() -> str:

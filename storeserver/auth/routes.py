@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,6 +21,7 @@ from .. import current_store
 from ..extensions import db, login_manager
 from ..org.models import Staff
 from ..permissions import Operation, public, requires
+from ..text import safe_path
 from .forms import LoginForm
 from .services import (
     SESSION_KEY,
@@ -47,11 +47,7 @@ def load_staff(staff_id: str) -> Staff | None:
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this server: never send a login on to another site."""
-    if target and target.isprintable() and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url_for("book.home")
+    return safe_path(target) or url_for("book.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, Length
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=5000)])
+    # The service counts the text after line ends are made plain (a browser
+    # sends each as two characters), so the form allows some room for them.
+    body = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=6000)])
     # A one-time token for a new note; the version an edit started from.
     token = HiddenField()
     version = HiddenField()

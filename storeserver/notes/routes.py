@@ -44,11 +44,15 @@ def create(customer_id: str):
     else:
         status = 422
 
-    if not _wants_fragment():
-        if status != 200:
-            flash(_("Write the note first."), "error")
-        return _back_to(customer.id)
     notes = services.customer_notes(current_user, customer.id)
+    if not _wants_fragment():
+        if status == 200:
+            return _back_to(customer.id)
+        # Keep what was typed, with the reason, on a page of its own.
+        page = render_template(
+            "notes/new.html", customer=customer, notes=notes, form=form.fresh()
+        )
+        return page, status
     body = render_template(
         "notes/_notes.html", customer=customer, notes=notes, form=form.fresh()
     )

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..org.models import Staff
 from ..permissions import Operation, ensure
 from ..sync.outbox import enqueue
+from ..text import clean_text
 from ..timeutil import utcnow
 from .models import Note
 
@@ -52,7 +53,7 @@ def customer_notes(actor: Staff, customer_id: str) -> list[Note]:
 
 
 def _body(text: str | None) -> str:
-    body = (text or "").strip()
+    body = clean_text(text).strip()
     if not body:
         raise InvalidInput(_("Write the note first."))
     if len(body) > MAX_LENGTH:
@@ -66,10 +67,9 @@ def add_note(actor: Staff, customer_id: str, text: str, token: str = "") -> Note
     """Add a note to a customer; the form's token makes a double submit save once."""
     customer = customer_of(actor, customer_id)
     body = _body(text)
-    if token:
-        existing = db.session.scalar(sa.select(Note).where(Note.uid == token))
-        if existing is not None and existing.author_id == actor.id:
-            return existing
+    existing = _sent_before(token, actor, customer.id)
+    if existing is not None:
+        return existing
 
     now = utcnow()
     note = Note(
@@ -84,7 +84,15 @@ def add_note(actor: Staff, customer_id: str, text: str, token: str = "") -> Note
         updated_by_id=actor.id,
     )
     db.session.add(note)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same form sent twice at once: the other request saved it.
+        db.session.rollback()
+        existing = _sent_before(token, actor, customer.id)
+        if existing is None:
+            raise
+        return existing
     enqueue("note.create", _payload(note))
     db.session.commit()
     logger.info("%s added note %s on customer %s", actor.id, note.id, customer.id)
@@ -98,6 +106,18 @@ def get_note(actor: Staff, note_id: int) -> Note:
         raise NotFound(_("This note does not exist."))
     ensure(actor, Operation.VIEW_CUSTOMER, note.customer_id)
     return note
+
+
+def _sent_before(token: str, actor: Staff, customer_id: str) -> Note | None:
+    """The note this form already saved, if it did (a double submit)."""
+    if not token:
+        return None
+    existing = db.session.scalar(sa.select(Note).where(Note.uid == token))
+    if existing is None:
+        return None
+    if existing.author_id != actor.id or existing.customer_id != customer_id:
+        raise InvalidInput(_("This form was already used. Reload the page."))
+    return existing
 
 
 def note_to_edit(actor: Staff, note_id: int) -> Note:

@@ -1,0 +1,27 @@
+"""Small checks on what people type and send: paths to go back to, free text."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+# Control characters other than tab and line feed have no place in a note or
+# a subject (and are forbidden in calendar files).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def safe_path(target: str | None) -> str | None:
+    """The target if it is a path on this server, else None (no open redirect)."""
+    if not target or not target.isprintable() or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    if target.startswith("//"):
+        return None
+    return target
+
+
+def clean_text(text: str | None) -> str:
+    """Free text with Windows line ends made plain and control characters dropped."""
+    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
