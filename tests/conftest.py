@@ -99,6 +99,18 @@ def app(tmp_path, template_db, app_config, monkeypatch):
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """clock("2026-10-20T09:00:00Z") sets the server's current instant."""
+    from storeserver import timeutil
+
+    def set_now(text: str) -> None:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+        monkeypatch.setattr(timeutil, "_now", lambda: now)
+
+    return set_now
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from icalendar import Calendar
-
-from storeserver import timeutil
 
 from .conftest import customer
 
@@ -25,17 +22,6 @@ def store_in(zone: str) -> tuple:
             "address_books": ["AB1"],
         },
     )
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """clock("2026-10-20T09:00:00Z") sets the server's now."""
-
-    def set_now(text: str) -> None:
-        now = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-        monkeypatch.setattr(timeutil, "_now", lambda: now)
-
-    return set_now
 
 
 def book(session, day, start=None, end=None, kind="APPT", subject="Rendez-vous"):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
-from storeserver import timeutil
 from storeserver.customers.dates import next_occurrence
 
 from .conftest import customer, value
@@ -31,15 +30,6 @@ def test_next_occurrence(stored, today, expected, years):
 
     assert on.isoformat() == expected
     assert counted == years
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    def set_now(text: str) -> None:
-        now = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-        monkeypatch.setattr(timeutil, "_now", lambda: now)
-
-    return set_now
 
 
 DATE_ATTRIBUTES = [

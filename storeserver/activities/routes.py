@@ -24,22 +24,14 @@ from ..customers.models import Customer
 from ..customers.services import reference
 from ..errors import InvalidInput
 from ..extensions import db
+from ..fragments import vary_on_htmx, wants_fragment
 from ..permissions import Operation, has, requires
 from ..text import safe_path
 from . import calendar, ical, services
 from .forms import ActivityForm
 
 bp = Blueprint("activities", __name__)
-
-
-@bp.after_request
-def vary_on_htmx(response):
-    response.vary.add("HX-Request")
-    return response
-
-
-def _wants_fragment() -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
+bp.after_request(vary_on_htmx)
 
 
 def type_choices(keep: str | None = None) -> list:
@@ -58,9 +50,9 @@ def _form_page(form, customer, activity=None, status=200, customers=None):
         "customers": customers,
         "next": request.values.get("next", ""),
     }
-    template = "activities/_form.html" if _wants_fragment() else "activities/form.html"
+    template = "activities/_form.html" if wants_fragment() else "activities/form.html"
     body = render_template(template, **context)
-    if _wants_fragment():
+    if wants_fragment():
         body += render_template("_messages.html", oob=True)
     return body, status
 
@@ -159,7 +151,7 @@ def status(activity_id: int):
     activity = services.set_status(
         current_user, activity_id, request.form.get("status", "")
     )
-    if _wants_fragment():
+    if wants_fragment():
         return render_template(
             "activities/_item.html",
             activity=activity,
@@ -198,7 +190,7 @@ def _calendar_context(args) -> dict:
 def calendar_view():
     """My activities, or the store's, by day, week or month, in local time."""
     context = _calendar_context(request.args)
-    if _wants_fragment():
+    if wants_fragment():
         return render_template("calendar/_calendar.html", **context)
     return render_template("calendar/index.html", **context)
 

@@ -24,31 +24,14 @@ from ..customers import filters as book_filters
 from ..customers.services import reference
 from ..customers.text import search_terms
 from ..errors import InvalidInput
+from ..fragments import page_arg, vary_on_htmx, wants_fragment
 from ..permissions import Operation, has, requires
 from ..timeutil import local_today
 from . import services
 from .forms import SelectionForm
 
 bp = Blueprint("book", __name__)
-
-
-def _wants_fragment() -> bool:
-    """An htmx request for a fragment (a history restore wants the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _page_arg(args) -> int:
-    try:
-        return max(1, int(args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
-@bp.after_request
-def vary_on_htmx(response):
-    # One URL serves the page and its fragment: caches must keep them apart.
-    response.vary.add("HX-Request")
-    return response
+bp.after_request(vary_on_htmx)
 
 
 @bp.get("/")
@@ -73,7 +56,7 @@ def home():
 @requires(Operation.VIEW_MY_BOOK)
 def index():
     """The client book: cards, filter panel, pages."""
-    return _render_book(request.args, fragment=_wants_fragment())
+    return _render_book(request.args, fragment=wants_fragment())
 
 
 def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
@@ -81,7 +64,7 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
     filters = book_filters.parse(args, ref)
     store = current_store()
     today = local_today(store.time_zone) if store else None
-    page = services.book_page(current_user, filters, _page_arg(args), today)
+    page = services.book_page(current_user, filters, page_arg(args), today)
     context = {
         "page": page,
         "filters": filters,
@@ -109,7 +92,7 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
 def add():
     """Search any customer of the legal entity to add to the client book."""
     q = (request.args.get("q") or "").strip()
-    return _add_results(q, fragment=_wants_fragment())
+    return _add_results(q, fragment=wants_fragment())
 
 
 def _add_results(q: str, fragment: bool, status: int = 200):
@@ -138,7 +121,7 @@ def add_post():
         # Keep the search and its results on screen with the message, with
         # or without JavaScript.
         flash(str(invalid.message), "error")
-        return _add_results(q, fragment=_wants_fragment(), status=invalid.status)
+        return _add_results(q, fragment=wants_fragment(), status=invalid.status)
 
     if outcome.added:
         flash(
@@ -164,7 +147,7 @@ def add_post():
         409 if outcome.refused and not outcome.added and not outcome.already else 200
     )
 
-    if _wants_fragment():
+    if wants_fragment():
         return _add_results(q, fragment=True, status=status)
     return redirect(url_for("book.add", q=q) if q else url_for("book.index"), 303)
 
@@ -191,7 +174,7 @@ def remove():
             flash(_("None of the ticked customers is in your client book."), "info")
         else:
             flash(_("Tick the customers to remove first."), "info")
-    if _wants_fragment():
+    if wants_fragment():
         return render_template(
             "book/_remove_confirm.html", **context
         ) + render_template("_messages.html", oob=True)
@@ -217,7 +200,7 @@ def remove_post():
         flash(_("Those customers were no longer in your client book."), "info")
 
     back = _back_args(form.back.data)
-    if _wants_fragment():
+    if wants_fragment():
         extra = render_template("book/_remove_confirm.html", customers=[], oob=True)
         extra += render_template("_messages.html", oob=True)
         return _render_book(back, fragment=True, extra=extra)

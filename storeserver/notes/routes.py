@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..activities.services import customer_of
 from ..errors import InvalidInput
+from ..fragments import wants_fragment
 from ..permissions import Operation, requires
 from . import services
 from .forms import NoteForm
 
 bp = Blueprint("notes", __name__)
-
-
-def _wants_fragment() -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _back_to(customer_id: str):
@@ -45,7 +42,7 @@ def create(customer_id: str):
         status = 422
 
     notes = services.customer_notes(current_user, customer.id)
-    if not _wants_fragment():
+    if not wants_fragment():
         if status == 200:
             return _back_to(customer.id)
         # Keep what was typed, with the reason, on a page of its own.
@@ -70,7 +67,7 @@ def _edit_form(note_id: int, **data) -> NoteForm:
 def show(note_id: int):
     """One note (the edit form's Cancel puts it back in place)."""
     note = services.get_note(current_user, note_id)
-    if _wants_fragment():
+    if wants_fragment():
         return render_template("notes/_item.html", note=note)
     return _back_to(note.customer_id)
 
@@ -81,7 +78,7 @@ def edit(note_id: int):
     """The form to edit one's note, in place of the note."""
     note = services.note_to_edit(current_user, note_id)
     form = _edit_form(note.id, formdata=None, body=note.body, version=str(note.version))
-    template = "notes/_edit.html" if _wants_fragment() else "notes/edit.html"
+    template = "notes/_edit.html" if wants_fragment() else "notes/edit.html"
     return render_template(template, note=note, form=form)
 
 
@@ -104,9 +101,7 @@ def update(note_id: int):
             body=conflict.yours,
             version=str(conflict.note.version),
         )
-        template = (
-            "notes/_conflict.html" if _wants_fragment() else "notes/conflict.html"
-        )
+        template = "notes/_conflict.html" if wants_fragment() else "notes/conflict.html"
         return (
             render_template(
                 template, note=conflict.note, yours=conflict.yours, form=merge
@@ -115,10 +110,10 @@ def update(note_id: int):
         )
     except InvalidInput as invalid:
         form.body.errors = [str(invalid.message)]
-        template = "notes/_edit.html" if _wants_fragment() else "notes/edit.html"
+        template = "notes/_edit.html" if wants_fragment() else "notes/edit.html"
         return render_template(template, note=note, form=form), 422
 
-    if _wants_fragment():
+    if wants_fragment():
         return render_template("notes/_item.html", note=note)
     flash(_("Note saved."), "success")
     return _back_to(note.customer_id)

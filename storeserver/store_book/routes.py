@@ -25,28 +25,12 @@ from ..auth.services import current_session_id
 from ..customers import filters as customer_filters
 from ..customers.services import reference
 from ..errors import InvalidInput
+from ..fragments import page_arg, vary_on_htmx, wants_fragment
 from ..permissions import Operation, has, requires
 from . import services, trail
 
 bp = Blueprint("store_book", __name__, url_prefix="/store-book")
-
-
-@bp.after_request
-def vary_on_htmx(response):
-    # One URL serves the page and its fragment: caches must keep them apart.
-    response.vary.add("HX-Request")
-    return response
-
-
-def _wants_fragment() -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _page_arg(args) -> int:
-    try:
-        return max(1, int(args.get("page", 1)))
-    except ValueError:
-        return 1
+bp.after_request(vary_on_htmx)
 
 
 def _query_string(filters, owner_filter: list[str]) -> str:
@@ -70,7 +54,7 @@ def _context(args) -> dict:
         store,
         filters,
         owner_filter,
-        _page_arg(args),
+        page_arg(args),
         current_session_id(),
     )
     return {
@@ -86,7 +70,7 @@ def _context(args) -> dict:
 def index():
     """The store book: cards with their owners, filters, the selection."""
     context = _context(request.args)
-    if not _wants_fragment():
+    if not wants_fragment():
         return render_template("store_book/index.html", **context)
 
     page = context["page"]
@@ -142,7 +126,7 @@ def selection():
     else:
         raise InvalidInput(_("This action is not available here."))
 
-    if not _wants_fragment():
+    if not wants_fragment():
         return redirect(_store_book_url(back), 303)
     context = _context(back)
     body = render_template("store_book/_selection.html", **context)
@@ -178,7 +162,7 @@ def reassign():
     }
     if not ids:
         flash(_("Select the customers to reassign first."), "info")
-    if _wants_fragment():
+    if wants_fragment():
         return render_template(
             "store_book/_reassign_confirm.html", **context
         ) + render_template("_messages.html", oob=True)
@@ -230,7 +214,7 @@ def reassign_post():
             "info",
         )
     back = _back(request.form.get("back"))
-    if not _wants_fragment():
+    if not wants_fragment():
         return redirect(_store_book_url(back), 303)
 
     context = _context(back)
@@ -273,7 +257,7 @@ def audit():
     """Who added, removed or reassigned which customer, when, from whom to whom."""
     store = current_store()
     wanted = _trail_filter(request.args)
-    found = trail.trail_page(current_user, store, wanted, _page_arg(request.args))
+    found = trail.trail_page(current_user, store, wanted, page_arg(request.args))
     query = urlencode(
         [(k, v) for k, v in request.args.items(multi=True) if k != "page" and v]
     )
