@@ -75,7 +75,9 @@ def sync():
 @with_appcontext
 def sync_pull():
     """Apply the pending HQ feeds for this store and print what they did."""
+    from .sync.connectors import HQRefused, HQUnavailable
     from .sync.feed import FeedError
+    from .sync.lock import SyncBusy
     from .sync.services import pull
 
     started = time.perf_counter()
@@ -88,6 +90,12 @@ def sync_pull():
     except FeedError as exc:
         click.echo(f"HQ pull refused, nothing changed: {exc}", err=True)
         sys.exit(1)
+    except (HQUnavailable, HQRefused) as exc:
+        click.echo(f"HQ pull failed, nothing changed: {exc}", err=True)
+        sys.exit(1)
+    except SyncBusy as exc:
+        click.echo(f"HQ pull not started: {exc}", err=True)
+        sys.exit(2)
 
     if not results:
         click.echo("No feed for this store in the HQ folder.")
@@ -101,6 +109,72 @@ def sync_pull():
         for name, count in sorted(result.counts.items()):
             click.echo(f"  {name:<28} {count:>8,}")
     click.echo(f"Elapsed: {time.perf_counter() - started:.2f} s")
+
+
+@sync.command("push")
+@with_appcontext
+def sync_push():
+    """Send the queued changes to HQ and print what HQ made of them."""
+    from .sync.lock import SyncBusy
+    from .sync.services import push
+
+    try:
+        result = push()
+    except SyncBusy as exc:
+        click.echo(f"HQ push not started: {exc}", err=True)
+        sys.exit(2)
+    rate = result.sent / result.seconds if result.seconds else 0
+    click.echo(
+        f"{result.sent:,} sent, {result.parked:,} parked, {result.left:,} still queued "
+        f"in {result.batches} batches, {result.seconds:.2f} s ({rate:,.0f} changes/s)"
+    )
+    if result.error:
+        click.echo(f"HQ push stopped: {result.error}", err=True)
+        sys.exit(1)
+
+
+@sync.command("status")
+@with_appcontext
+def sync_status():
+    """Print the last pull and push, the watermark, the outbox and the lock."""
+    from .extensions import db
+    from .sync.models import OutboxRow, SyncLock, SyncRun
+    from .sync.pull import stored_watermark
+
+    click.echo(f"watermark: {stored_watermark() or '-'}")
+    for kind in ("pull", "push"):
+        run = db.session.scalars(
+            sa.select(SyncRun)
+            .where(SyncRun.kind == kind)
+            .order_by(SyncRun.started_at.desc())
+            .limit(1)
+        ).first()
+        if run is None:
+            click.echo(f"last {kind}: never")
+            continue
+        took = (
+            (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0
+        )
+        click.echo(
+            f"last {kind}: {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {run.result}, "
+            f"{took:.1f} s, {run.counts or {}}"
+            + (f", {run.error}" if run.error else "")
+        )
+    counts = dict(
+        db.session.execute(
+            sa.select(OutboxRow.status, sa.func.count()).group_by(OutboxRow.status)
+        ).all()
+    )
+    click.echo(
+        "outbox: "
+        + ", ".join(f"{counts.get(s, 0):,} {s}" for s in ("queued", "parked", "sent"))
+    )
+    for row in db.session.scalars(
+        sa.select(OutboxRow).where(OutboxRow.status == "parked").limit(20)
+    ):
+        click.echo(f"  parked {row.uid} {row.kind}: {row.last_error}")
+    lock = db.session.get(SyncLock, "sync")
+    click.echo(f"lock: {lock.holder if lock and lock.holder else 'free'}")
 
 
 @click.group()

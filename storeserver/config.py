@@ -19,9 +19,21 @@ SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 
 # HQ connection. The folder connector reads feed files from HQ_FEED_DIR and
 # writes change files to HQ_OUTBOX_DIR; relative paths are in the instance folder.
-HQ_CONNECTOR = "folder"
+HQ_CONNECTOR = "folder"  # or "http"
 HQ_FEED_DIR = "hq/feed"
 HQ_OUTBOX_DIR = "hq/outbox"
+# The http connector: HQ's base URL and its bearer token (a secret: keep it in
+# instance/config.py or the STORESERVER_HQ_TOKEN environment variable).
+HQ_URL = None
+HQ_TOKEN = None
+HQ_CONNECT_TIMEOUT = 5.0
+HQ_READ_TIMEOUT = 60.0
+HQ_RETRIES = 3
+HQ_BACKOFF_SECONDS = 0.5
+# Changes sent to HQ per request.
+PUSH_BATCH = 200
+# How long a sync run may hold the lock before another may take it over.
+SYNC_LOCK_SECONDS = 3600
 
 # Pages.
 PAGE_SIZE = 50

@@ -52,3 +52,14 @@ class SyncRun(db.Model):
     watermark: Mapped[str | None] = mapped_column(sa.String(60))
     counts: Mapped[dict | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SyncLock(db.Model):
+    """Who runs a pull or a push now: two runs never overlap, in any process."""
+
+    __tablename__ = "sync_lock"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(200))
+    acquired_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)

@@ -1,0 +1,84 @@
+"""A lock in the database, so that two sync runs never overlap.
+
+The lock lives in the store's database, so it holds across processes: the
+server's own scheduler, a cron job and store IT's command line. A run that
+finds it taken is refused with who holds it and since when; a lock whose
+holder died is taken over once it expires.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import SyncLock
+
+# One lock for pull and push: a push during a pull could send a change the
+# pull is about to confirm, so the two take turns.
+NAME = "sync"
+
+
+class SyncBusy(Exception):
+    """Another run holds the lock."""
+
+    def __init__(self, holder: str, since):
+        self.holder = holder
+        self.since = since
+        super().__init__(
+            f"another sync run holds the lock: {holder}, "
+            f"since {since:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _me(what: str) -> str:
+    return f"{what} by pid {os.getpid()} on {socket.gethostname()}"
+
+
+@contextmanager
+def sync_lock(what: str) -> Iterator[None]:
+    """Hold the sync lock for the block, or raise SyncBusy at once."""
+    holder = _me(what)
+    now = utcnow()
+    expires = now + timedelta(seconds=int(current_app.config["SYNC_LOCK_SECONDS"]))
+    table = SyncLock.__table__
+
+    if db.session.get(SyncLock, NAME) is None:
+        try:
+            db.session.execute(table.insert().values(name=NAME))
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+    # One UPDATE takes the lock only when it is free or expired: atomic in
+    # SQLite (one writer at a time) and in PostgreSQL (row lock).
+    taken = db.session.execute(
+        table.update()
+        .where(
+            table.c.name == NAME,
+            sa.or_(table.c.holder.is_(None), table.c.expires_at < now),
+        )
+        .values(holder=holder, acquired_at=now, expires_at=expires)
+    ).rowcount
+    db.session.commit()
+    if not taken:
+        current = db.session.get(SyncLock, NAME)
+        db.session.refresh(current)
+        raise SyncBusy(current.holder or "?", current.acquired_at or now)
+
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(
+            table.update()
+            .where(table.c.name == NAME, table.c.holder == holder)
+            .values(holder=None, acquired_at=None, expires_at=None)
+        )
+        db.session.commit()
