@@ -147,14 +147,16 @@ class HttpConnector:
         params = {"since": watermark} if watermark else {}
         source = f"{url}?since={watermark}" if watermark else url
 
+        response = self._call("GET", url, params=params, stream=True)
+        if response.status_code == 204:
+            # Nothing newer than our watermark.
+            response.close()
+            return
+
         @contextmanager
         def open_feed():
-            response = self._call("GET", url, params=params, stream=True)
             try:
-                if response.status_code == 204:
-                    yield iter(())
-                else:
-                    yield _lines(response)
+                yield _lines(response)
             finally:
                 response.close()
 

@@ -43,9 +43,27 @@ def pull(progress: Callable[[int], None] | None = None) -> list[PullResult]:
     store_id = current_app.config["STORE_ID"]
     results = []
     with sync_lock("pull"):
-        for source, open_feed in hq.feeds(store_id, stored_watermark()):
-            with open_feed() as lines:
-                results.append(pull_lines(lines, store_id, source, progress))
+        try:
+            for source, open_feed in hq.feeds(store_id, stored_watermark()):
+                with open_feed() as lines:
+                    results.append(pull_lines(lines, store_id, source, progress))
+        except (HQUnavailable, HQRefused) as exc:
+            # pull_lines records its own failures; this one never reached it.
+            db.session.rollback()
+            now = utcnow()
+            db.session.add(
+                SyncRun(
+                    kind="pull",
+                    started_at=now,
+                    finished_at=now,
+                    source=hq.name,
+                    result="failed",
+                    error=str(exc),
+                )
+            )
+            db.session.commit()
+            logger.warning("HQ pull failed: %s", exc)
+            raise
     return results
 
 
