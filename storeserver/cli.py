@@ -39,6 +39,12 @@ def serve(host, port):
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
     _print_logins()
+    if app.config["SCHEDULER_ENABLED"]:
+        from . import current_store
+        from .sync import schedule
+
+        store = current_store()
+        schedule.start(app, store.time_zone if store else "UTC")
     click.echo(f"storeserver for store {app.config['STORE_ID']}: http://{host}:{port}/")
     # Objects alive after start-up never need collecting; freezing them and
     # collecting less often keeps the collector out of page latency.

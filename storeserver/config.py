@@ -32,6 +32,13 @@ HQ_RETRIES = 3
 HQ_BACKOFF_SECONDS = 0.5
 # Changes sent to HQ per request.
 PUSH_BATCH = 200
+# The schedule inside the server process: the pull nightly at this local time
+# of the store, the push every few minutes.
+PULL_AT = "02:30"
+PUSH_EVERY_MINUTES = 5
+SCHEDULER_ENABLED = True
+# /healthz says "stale" when the last good pull is older than this.
+PULL_STALE_HOURS = 30
 # How long a sync run may hold the lock before another may take it over.
 SYNC_LOCK_SECONDS = 3600
 

@@ -75,7 +75,8 @@ def test_healthz_says_the_database_answers(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json == {"database": "ok"}
+    assert response.json["database"] == "ok"
+    assert response.json["pull"] == "stale"  # never pulled
 
 
 def test_unknown_page_is_a_friendly_404(client):

@@ -137,6 +137,7 @@ MATRIX = {
     "notes.update": AUTHOR,
     "admin.index": {"store IT"},
     "admin.flush": {"store IT"},
+    "admin.retry": {"store IT"},
     "store_book.index": MANAGER,
     "store_book.selection": MANAGER,
     "store_book.reassign": MANAGER,
@@ -197,6 +198,7 @@ REQUESTS = {
     ),
     "admin.index": ("get", "/admin", None),
     "admin.flush": ("post", "/admin/cache/flush", {}),
+    "admin.retry": ("post", "/admin/outbox/retry", {}),
 }
 
 

@@ -780,3 +780,40 @@ def test_folder_feed_already_applied_is_skipped_next_time(app, hq):
     assert [(r.applied, "already applied" in r.skipped_reason) for r in results] == [
         (False, True)
     ]
+
+
+def test_a_pull_does_not_undo_a_book_change_hq_has_not_acknowledged(app, login, hq):
+    """Until HQ acknowledges a local change, the feed does not undo it."""
+    from storeserver.sync.models import OutboxRow
+
+    hq.pull(
+        base_records()
+        + [
+            customer("C1", "Lucie", "Fictive"),
+            customer("C2", "Marc", "Exemple"),
+            ("client_book", {"id": "CB1", "legal_entity": "LE1", "staff": "A1"}),
+            ("membership", {"book": "CB1", "customer": "C1"}),
+            ("membership", {"book": "CB1", "customer": "C2"}),
+        ],
+        kind="full",
+    )
+    session = login("A1")
+    session.post("/book/remove", {"customer": "C1"})  # queued for HQ
+
+    stale = hq.pull(
+        [
+            ("membership", {"book": "CB1", "customer": "C1"}),
+            ("membership", "delete", {"book": "CB1", "customer": "C2"}),
+        ]
+    )
+
+    assert books_of(app, "C1") == []  # the associate's removal stands
+    assert books_of(app, "C2") == []  # HQ's own change applies
+    assert stale.counts["membership.kept_local"] == 1
+
+    with app.app_context():
+        db.session.execute(sa.update(OutboxRow).values(status="sent"))
+        db.session.commit()
+    hq.pull([("membership", {"book": "CB1", "customer": "C1"})])
+
+    assert books_of(app, "C1") == ["CB1"]  # acknowledged: HQ's state wins

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import cache
 from ..extensions import db
 from ..permissions import Operation, requires
-from ..sync.models import OutboxRow, SyncRun
+from ..sync import schedule
+from ..sync import services as sync_services
+from ..sync.models import OutboxRow, SyncLock, SyncRun
 from ..sync.pull import stored_watermark
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -21,20 +32,45 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def index():
     """The last HQ pulls, the watermark, the outbox, and the cache."""
     runs = db.session.scalars(
-        sa.select(SyncRun).order_by(SyncRun.started_at.desc()).limit(10)
+        sa.select(SyncRun).order_by(SyncRun.started_at.desc()).limit(20)
     ).all()
     outbox = dict(
         db.session.execute(
             sa.select(OutboxRow.status, sa.func.count()).group_by(OutboxRow.status)
         ).all()
     )
+    parked = db.session.scalars(
+        sa.select(OutboxRow)
+        .where(OutboxRow.status == "parked")
+        .order_by(OutboxRow.id)
+        .limit(100)
+    ).all()
     return render_template(
         "admin/index.html",
         runs=runs,
         outbox=outbox,
+        parked=parked,
         watermark=stored_watermark(),
         generation=cache.generation(),
+        next_runs=schedule.next_runs(current_app),
+        lock=db.session.get(SyncLock, "sync"),
     )
+
+
+@bp.post("/outbox/retry")
+@requires(Operation.STORE_ADMIN)
+def retry():
+    """Queue the changes HQ rejected again, once HQ has fixed the cause."""
+    count = sync_services.retry_parked(current_user)
+    flash(
+        ngettext(
+            "%(num)d change queued again for HQ.",
+            "%(num)d changes queued again for HQ.",
+            count,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.index"), 303)
 
 
 @bp.post("/cache/flush")

@@ -48,7 +48,7 @@ from ..org.models import (
 )
 from ..timeutil import parse_instant, utcnow
 from .feed import FeedError, Header, Record, parse_header, records
-from .models import SyncRun, SyncState
+from .models import OutboxRow, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ class _Applier:
         # feed order even though a batch writes its deletes before its inserts.
         self._batch_touches: set = set()
         self._refold: set[str] = set()
+        self._pending: set[str] | None = None
 
     # -- what the store already holds, loaded on first use ---------------------
 
@@ -756,8 +757,29 @@ class _Applier:
     def _write_upsert_client_book(self, rows):
         self._upsert(ClientBook, rows, ["id"])
 
-    def _upsert_membership(self, r: Record) -> dict:
+    def _local_change(self, customer_id: str) -> bool:
+        """Whether HQ has not yet acknowledged a book change of this customer.
+
+        Until HQ has it, the feed cannot know it: applying the feed's
+        membership would undo what the associate just did. Once HQ
+        acknowledges the change, HQ's state wins again.
+        """
+        if self._pending is None:
+            rows = self.session.scalars(
+                sa.select(OutboxRow.payload).where(
+                    OutboxRow.status != "sent", OutboxRow.kind.like("book.%")
+                )
+            )
+            self._pending = {p.get("customer") for p in rows if p}
+        if customer_id in self._pending:
+            self.counts["membership.kept_local"] += 1
+            return True
+        return False
+
+    def _upsert_membership(self, r: Record) -> dict | None:
         d = r.data
+        if self._local_change(d["customer"]):
+            return None
         le = self._ref(r, "client_book", d["book"], "book")
         self._ref(r, "customer", d["customer"], "customer")
         row = {"book_id": d["book"], "customer_id": d["customer"]}
@@ -790,7 +812,9 @@ class _Applier:
             )
         self._upsert(table, rows, ["book_id", "customer_id"])
 
-    def _delete_membership(self, r: Record) -> dict:
+    def _delete_membership(self, r: Record) -> dict | None:
+        if self._local_change(r.data["customer"]):
+            return None
         return {"book_id": r.data["book"], "customer_id": r.data["customer"]}
 
     def _write_delete_membership(self, rows):

@@ -1,0 +1,78 @@
+"""The schedule inside the one server process (APScheduler).
+
+The pull runs nightly at the store's local PULL_AT, the push every
+PUSH_EVERY_MINUTES. Both take the database lock, so a cron job or store IT's
+command line running at the same moment is refused rather than overlapping.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from .connectors import HQRefused, HQUnavailable
+from .feed import FeedError
+from .lock import SyncBusy
+
+logger = logging.getLogger(__name__)
+
+
+def _run(app: Flask, what: str) -> None:
+    from . import services
+
+    with app.app_context():
+        try:
+            getattr(services, what)()
+        except SyncBusy as exc:
+            logger.info("scheduled %s skipped: %s", what, exc)
+        except (HQUnavailable, HQRefused, FeedError) as exc:
+            logger.warning("scheduled %s failed: %s", what, exc)
+        except Exception:
+            logger.exception("scheduled %s failed", what)
+
+
+def start(app: Flask, zone: str) -> BackgroundScheduler:
+    """Start the pull and push jobs; the scheduler is kept in app.extensions."""
+    hour, minute = (int(part) for part in app.config["PULL_AT"].split(":"))
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(zone))
+    scheduler.add_job(
+        _run,
+        CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(zone)),
+        args=(app, "pull"),
+        id="pull",
+        name="HQ pull",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        _run,
+        IntervalTrigger(minutes=int(app.config["PUSH_EVERY_MINUTES"])),
+        args=(app, "push"),
+        id="push",
+        name="HQ push",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    logger.info(
+        "scheduled the HQ pull daily at %s %s and the push every %s minutes",
+        app.config["PULL_AT"],
+        zone,
+        app.config["PUSH_EVERY_MINUTES"],
+    )
+    return scheduler
+
+
+def next_runs(app: Flask) -> dict:
+    """When each job runs next, in this process (empty when none is scheduled)."""
+    scheduler = app.extensions.get("scheduler")
+    if scheduler is None:
+        return {}
+    return {job.id: job.next_run_time for job in scheduler.get_jobs()}
