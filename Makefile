@@ -49,3 +49,4 @@ clean:
 ## Time the demo store's pull, book page and filter partial (figures and ratios).
 bench: install
 	$(BIN)/python bench/book.py
+	$(BIN)/python bench/sync.py
