@@ -235,3 +235,7 @@ def staff_list():
         state = "" if member.login_enabled else " (login disabled)"
         ops = ",".join(member.operations or [])
         click.echo(f"{member.id:<8} {member.name:<28} {ops}{state}")
+
+
+if __name__ == "__main__":
+    main()

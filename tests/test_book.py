@@ -664,3 +664,22 @@ def test_names_from_hq_in_refusals_are_escaped(shop, login):
     assert response.status_code == 409
     assert "<img src=x" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_a_customer_deactivated_at_hq_leaves_the_book_but_keeps_history(
+    shop, app, login
+):
+    session = login("A1")
+    session.post("/customers/C1/notes", {"note-body": "Taille 38", "note-token": "n1"})
+
+    shop.pull([("customer", "delete", {"id": "C1"})])
+
+    page = session.get("/book").get_data(as_text=True)
+    search = session.get("/book/add?q=ana").get_data(as_text=True)
+    assert "Ana Un" not in page
+    assert "Ana Un" not in search
+    assert memberships(app, "C1") == ["CB-A"]  # history kept, not shown
+    with app.app_context():
+        from storeserver.notes.models import Note
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Note)) == 1

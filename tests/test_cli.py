@@ -8,6 +8,7 @@ them against the test app (the runner passes it in as the script info).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -166,3 +167,30 @@ def test_db_upgrade_on_a_migrated_database_succeeds(runner):
 
     assert result.exit_code == 0, result.output
     assert result.exception is None
+
+
+def test_sync_push_and_status_report_what_happened(app, runner, world):
+    from storeserver.cli import main
+    from storeserver.extensions import db as database
+    from storeserver.sync.outbox import enqueue
+
+    with app.app_context():
+        for n in range(3):
+            enqueue("note.create", {"n": n})
+        database.session.commit()
+
+    pushed = runner.invoke(main, ["sync", "push"])
+    status = runner.invoke(main, ["sync", "status"])
+
+    assert pushed.exit_code == 0, pushed.output
+    assert "3 sent, 0 parked, 0 still queued" in pushed.output
+    assert "changes/s" in pushed.output
+    assert status.exit_code == 0
+    assert "last pull:" in status.output and "ok" in status.output
+    assert "last push:" in status.output
+    assert "outbox: 0 queued, 0 parked, 3 sent" in status.output
+    assert "lock: free" in status.output
+    outbox = Path(app.config["HQ_OUTBOX_DIR"])
+    files = list(outbox.glob("*.ndjson"))
+    assert [f.name for f in files] == ["S1-0000000001-0000000003.ndjson"]
+    assert not list(outbox.glob("*.part"))

@@ -116,3 +116,58 @@ def test_a_killed_pull_leaves_old_or_new_state_and_completes_next_time(
     assert after_kill in (before, ("ok", 1 + NEW_CUSTOMERS, "2027-01-01T00:00:00Z"))
     assert after_kill == before  # killed before or at commit: nothing of it stays
     assert after_retry == ("ok", 1 + NEW_CUSTOMERS, "2027-01-01T00:00:00Z")
+
+
+SLOW_PULL = textwrap.dedent(
+    """
+    import sys, time
+    from storeserver import create_app
+    from storeserver.sync.lock import sync_lock
+    from storeserver.sync.pull import pull_lines
+
+    app = create_app({"TESTING": True})
+
+    def lines():
+        with open(sys.argv[1], "rb") as handle:
+            for line in handle:
+                time.sleep(0.002)
+                yield line
+
+    with app.app_context(), sync_lock("pull"):
+        print("locked", flush=True)
+        pull_lines(lines(), "S1", "slow")
+    print("done", flush=True)
+    """
+)
+
+
+def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store):
+    env = {
+        **os.environ,
+        "STORESERVER_INSTANCE_PATH": app.instance_path,
+        "STORESERVER_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "STORESERVER_STORE_ID": "S1",
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_PULL, str(store)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert first.stdout.readline().strip() == "locked"
+
+    second = subprocess.run(
+        [sys.executable, "-m", "storeserver.cli", "sync", "pull"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    rest, _ = first.communicate(timeout=120)
+
+    assert second.returncode == 2
+    assert "HQ pull not started: another sync run holds the lock: pull by pid" in (
+        second.stderr
+    )
+    assert rest.strip() == "done"
+    assert state(app) == ("ok", 1 + NEW_CUSTOMERS, "2027-01-01T00:00:00Z")
