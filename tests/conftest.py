@@ -24,6 +24,7 @@ PASSWORD = "pw-for-tests"
 PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 ALL_BOOK_OPS = ["712", "714", "715", "customer.view"]
+STORE_IT_OPS = ["store.admin", "customer.view"]
 
 
 @pytest.fixture(autouse=True)

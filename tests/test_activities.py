@@ -12,7 +12,7 @@ from storeserver.activities.models import Activity
 from storeserver.extensions import db
 from storeserver.sync.models import OutboxRow
 
-from .conftest import PASSWORD_HASH, customer
+from .conftest import STORE_IT_OPS, customer, staff
 
 
 @pytest.fixture
@@ -20,18 +20,7 @@ def shop(world):
     world.pull(
         [
             customer("C1", "Inès", "Client"),
-            (
-                "staff",
-                {
-                    "id": "T1",
-                    "legal_entity": "LE1",
-                    "first_name": "Tom",
-                    "last_name": "Informatique",
-                    "password_hash": PASSWORD_HASH,
-                    "address_books": ["AB1"],
-                    "operations": ["store.admin", "customer.view"],
-                },
-            ),
+            staff("T1", "Tom", "Informatique", STORE_IT_OPS),
         ]
     )
     return world

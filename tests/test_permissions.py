@@ -6,7 +6,7 @@ import pytest
 
 from storeserver.permissions import Operation
 
-from .conftest import PASSWORD, PASSWORD_HASH, csrf_token
+from .conftest import PASSWORD, STORE_IT_OPS, csrf_token, staff
 
 # Flask's own static view cannot carry our decorator; it serves public files only.
 BUILT_IN_PUBLIC = {"static"}
@@ -206,18 +206,7 @@ REQUESTS = {
 def guarded_world(world):
     world.pull(
         [
-            (
-                "staff",
-                {
-                    "id": "T1",
-                    "legal_entity": "LE1",
-                    "first_name": "Tom",
-                    "last_name": "Informatique",
-                    "password_hash": PASSWORD_HASH,
-                    "address_books": ["AB1"],
-                    "operations": ["store.admin", "customer.view"],
-                },
-            ),
+            staff("T1", "Tom", "Informatique", STORE_IT_OPS),
             (
                 "customer",
                 {

@@ -10,26 +10,11 @@ from storeserver.extensions import db
 from storeserver.sync.models import OutboxRow
 from storeserver.sync.outbox import enqueue
 
-from .conftest import PASSWORD_HASH
+from .conftest import STORE_IT_OPS, staff
 
 
 def store_it(world):
-    world.pull(
-        [
-            (
-                "staff",
-                {
-                    "id": "T1",
-                    "legal_entity": "LE1",
-                    "first_name": "Tom",
-                    "last_name": "Informatique",
-                    "password_hash": PASSWORD_HASH,
-                    "address_books": ["AB1"],
-                    "operations": ["store.admin", "customer.view"],
-                },
-            )
-        ]
-    )
+    world.pull([staff("T1", "Tom", "Informatique", STORE_IT_OPS)])
 
 
 def test_healthz_says_how_old_the_last_good_pull_is(world, client):
