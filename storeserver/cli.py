@@ -180,7 +180,13 @@ def sync_status():
     ):
         click.echo(f"  parked {row.uid} {row.kind}: {row.last_error}")
     lock = db.session.get(SyncLock, "sync")
-    click.echo(f"lock: {lock.holder if lock and lock.holder else 'free'}")
+    if lock and lock.holder:
+        click.echo(
+            f"lock: {lock.holder}, since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC, "
+            f"expires {lock.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    else:
+        click.echo("lock: free")
 
 
 @click.group()

@@ -37,6 +37,8 @@ class FakeHQ:
         self.stall_seconds = 0.0
         self.lose_answers = 0
         self.cut_feed_after: int | None = None
+        self.answer_strings = False
+        self.trickle_seconds = 0.0
         self.seen_since: list[str | None] = []
 
     def __call__(self, environ, start_response):
@@ -59,6 +61,15 @@ class FakeHQ:
         lines = self.feeds.get(since)
         if lines is None:
             return Response(status=204)
+        if self.trickle_seconds:
+            pause = self.trickle_seconds
+
+            def slowly():
+                for line in lines:
+                    time.sleep(pause)
+                    yield line
+
+            return Response(slowly(), mimetype="application/x-ndjson")
         if self.cut_feed_after is not None:
             cut = self.cut_feed_after
 
@@ -88,6 +99,8 @@ class FakeHQ:
             # HQ has applied the batch, but the answer never reaches the store.
             self.lose_answers -= 1
             time.sleep(1.0)
+        if self.answer_strings:
+            results = [r["uid"] for r in results]
         return Response(json.dumps({"results": results}), mimetype="application/json")
 
 
@@ -296,3 +309,86 @@ def test_the_cli_says_who_holds_the_lock(app, fake_hq, runner):
 
     assert result.exit_code == 2
     assert "another sync run holds the lock: pull by pid" in result.output
+
+
+def test_a_malformed_answer_keeps_the_rows_and_is_recorded(app, fake_hq):
+    from storeserver.sync.models import SyncRun
+
+    queue(app, 2)
+    fake_hq.answer_strings = True
+
+    with app.app_context():
+        result = push()
+        run = db.session.scalars(sa.select(SyncRun).where(SyncRun.kind == "push")).one()
+
+    assert result.error == "HQ's answer could not be read"
+    assert (run.result, run.error) == ("failed", "HQ's answer could not be read")
+    assert [s for s, _ in statuses(app)] == ["queued", "queued"]
+
+
+def test_a_slow_hq_is_said_to_be_slow(app, fake_hq):
+    full(fake_hq)
+    fake_hq.stall_seconds = 1.0
+
+    with app.app_context(), pytest.raises(HQUnavailable) as slow:
+        pull()
+
+    assert "HQ did not answer in time (connect 0.5 s, read 0.5 s)" in str(slow.value)
+
+
+def test_associates_keep_writing_while_a_slow_feed_downloads(app, fake_hq):
+    full(fake_hq)
+    fake_hq.trickle_seconds = 0.01  # about a second for the whole feed
+    done = {}
+
+    def background_pull():
+        with app.app_context():
+            done["results"] = pull()
+
+    worker = threading.Thread(target=background_pull)
+    worker.start()
+    time.sleep(0.3)
+    started = time.perf_counter()
+    queue(app, 1)  # an associate's change, during the download
+    waited = time.perf_counter() - started
+    worker.join(timeout=30)
+
+    assert waited < 2
+    assert done["results"][0].applied
+    assert names(app) == {"C1": "Lucie", "C2": "Marc"}
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(app, fake_hq):
+    import socket
+
+    from storeserver.sync.models import SyncLock
+    from storeserver.timeutil import utcnow
+
+    full(fake_hq)
+    dead = subprocess_pid_that_ended()
+    with app.app_context():
+        db.session.add(
+            SyncLock(
+                name="sync",
+                holder=f"pull by pid {dead} on {socket.gethostname()}",
+                acquired_at=utcnow(),
+                expires_at=utcnow().replace(year=2100),
+            )
+        )
+        db.session.commit()
+        results = pull()
+
+    assert results[0].applied
+
+
+def subprocess_pid_that_ended() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(child.stdout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,9 +129,7 @@ class HttpConnector:
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
-            raise HQUnavailable(
-                f"HQ could not be reached: {type(exc).__name__}"
-            ) from exc
+            raise HQUnavailable(_reason(exc, self.timeout)) from exc
         if response.status_code >= 500:
             raise HQUnavailable(f"HQ answered {response.status_code}")
         if response.status_code >= 400:
@@ -152,13 +151,19 @@ class HttpConnector:
             # Nothing newer than our watermark.
             response.close()
             return
+        # The whole feed is downloaded before a single row is written: the
+        # database's write lock is then held only while the feed is applied,
+        # not for as long as a slow network takes, and associates' changes
+        # go on meanwhile. A feed cut off in the middle never reaches it.
+        spooled = _download(response)
 
         @contextmanager
         def open_feed():
             try:
-                yield _lines(response)
+                spooled.seek(0)
+                yield iter(spooled)
             finally:
-                response.close()
+                spooled.close()
 
         yield source, open_feed
 
@@ -171,17 +176,39 @@ class HttpConnector:
         )
         try:
             results = response.json()["results"]
+            if not isinstance(results, list) or not all(
+                isinstance(r, dict) for r in results
+            ):
+                raise ValueError("results must be a list of objects")
             return {
-                r["uid"]: Answer(r["status"], r.get("error"))
+                str(r["uid"]): Answer(r["status"], r.get("error"))
                 for r in results
-                if r.get("status") in ("accepted", "duplicate", "rejected")
+                if isinstance(r, dict)
+                and r.get("status") in ("accepted", "duplicate", "rejected")
             }
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise HQUnavailable("HQ's answer could not be read") from exc
 
 
-def _lines(response: requests.Response) -> Iterator[bytes]:
+def _download(response: requests.Response):
+    """The response body in a temporary file (in memory while it is small)."""
+    # The file outlives this function: the caller applies, then closes it.
+    spooled = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     try:
-        yield from response.iter_lines()
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            spooled.write(chunk)
     except requests.RequestException as exc:
+        spooled.close()
         raise HQUnavailable(f"the feed was cut off: {type(exc).__name__}") from exc
+    finally:
+        response.close()
+    return spooled
+
+
+def _reason(exc: requests.RequestException, timeout) -> str:
+    """A plain reason for a failed call: HQ too slow, or not reachable at all."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text:
+        connect, read = timeout
+        return f"HQ did not answer in time (connect {connect:g} s, read {read:g} s)"
+    return f"HQ could not be reached: {type(exc).__name__}"

@@ -9,6 +9,7 @@ holder died is taken over once it expires.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,25 @@ def _me(what: str) -> str:
     return f"{what} by pid {os.getpid()} on {socket.gethostname()}"
 
 
+_HOLDER = re.compile(r"by pid (\d+) on (.+)$")
+
+
+def _holder_died(holder: str | None) -> bool:
+    """Whether the holder ran on this machine in a process that no longer exists."""
+    found = _HOLDER.search(holder or "")
+    if not found or found[2] != socket.gethostname() or os.name != "posix":
+        return False
+    try:
+        # XXX: signal 0 only asks whether the process exists, on POSIX; on
+        # Windows os.kill would end it, hence the check above.
+        os.kill(int(found[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def sync_lock(what: str) -> Iterator[None]:
     """Hold the sync lock for the block, or raise SyncBusy at once."""
@@ -58,18 +78,33 @@ def sync_lock(what: str) -> Iterator[None]:
             db.session.rollback()
     # One UPDATE takes the lock only when it is free or expired: atomic in
     # SQLite (one writer at a time) and in PostgreSQL (row lock).
-    taken = db.session.execute(
-        table.update()
-        .where(
-            table.c.name == NAME,
-            sa.or_(table.c.holder.is_(None), table.c.expires_at < now),
-        )
-        .values(holder=holder, acquired_at=now, expires_at=expires)
-    ).rowcount
-    db.session.commit()
+    try:
+        taken = db.session.execute(
+            table.update()
+            .where(
+                table.c.name == NAME,
+                sa.or_(table.c.holder.is_(None), table.c.expires_at < now),
+            )
+            .values(holder=holder, acquired_at=now, expires_at=expires)
+        ).rowcount
+        db.session.commit()
+    except sa.exc.OperationalError as exc:
+        # SQLite: another run is writing its feed and the busy timeout ran out.
+        db.session.rollback()
+        raise SyncBusy("another run writing to the database", now) from exc
     if not taken:
         current = db.session.get(SyncLock, NAME)
         db.session.refresh(current)
+        if _holder_died(current.holder):
+            # Its process is gone (killed, machine restarted): take it over
+            # now rather than when it expires.
+            taken = db.session.execute(
+                table.update()
+                .where(table.c.name == NAME, table.c.holder == current.holder)
+                .values(holder=holder, acquired_at=now, expires_at=expires)
+            ).rowcount
+            db.session.commit()
+    if not taken:
         raise SyncBusy(current.holder or "?", current.acquired_at or now)
 
     try:
