@@ -42,6 +42,15 @@ PULL_STALE_HOURS = 30
 # How long a sync run may hold the lock before another may take it over.
 SYNC_LOCK_SECONDS = 3600
 
+# Secrets: a value "vault://<vault>/<secret>" is read from Azure Key Vault
+# with these service-principal settings (better from the environment:
+# STORESERVER_AZURE_CLIENT_SECRET=...); any other secret name is a config key
+# or an environment variable. Values are kept this long in memory.
+AZURE_TENANT_ID = None
+AZURE_CLIENT_ID = None
+AZURE_CLIENT_SECRET = None
+SECRETS_TTL_SECONDS = 900
+
 # Pages.
 PAGE_SIZE = 50
 ADD_SEARCH_LIMIT = 25

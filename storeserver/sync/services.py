@@ -29,8 +29,20 @@ def connector():
     if name == "http":
         if not config.get("HQ_URL"):
             raise ValueError("HQ_CONNECTOR is http but HQ_URL is not set")
-        return HttpConnector(config["HQ_URL"], config.get("HQ_TOKEN"), config)
+        return HttpConnector(config["HQ_URL"], _token(config.get("HQ_TOKEN")), config)
     raise ValueError(f"unknown HQ connector {name!r}")
+
+
+def _token(value: str | None) -> str | None:
+    """HQ's token: the value itself, or read through the secret resolver."""
+    if value and value.startswith("vault://"):
+        from ..secretstore import SecretError, resolve
+
+        try:
+            return resolve(value).value
+        except SecretError as exc:
+            raise HQRefused(f"HQ's token could not be read: {exc}") from exc
+    return value
 
 
 def pull(progress: Callable[[int], None] | None = None) -> list[PullResult]:

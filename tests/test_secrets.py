@@ -1,0 +1,202 @@
+"""The secret resolver, with Key Vault exercised through its SDK (no network).
+
+The SDK's real pipeline runs (challenge authentication, retries, parsing);
+only HTTP is played, by a requests adapter answering as Key Vault does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+import pytest
+import requests
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
+from azure.core.pipeline.transport import RequestsTransport
+from azure.keyvault.secrets import SecretClient
+from requests.adapters import BaseAdapter
+from urllib3.response import HTTPResponse
+
+from storeserver import secretstore as secrets
+
+VALUE = "s3cr3t-token-value"
+CHALLENGE = (
+    'Bearer authorization="https://login.microsoftonline.com/tenant-id", '
+    'resource="https://vault.azure.net"'
+)
+
+
+class FakeVault(BaseAdapter):
+    """Answers GET /secrets/<name> like Key Vault: challenge first, then JSON."""
+
+    def __init__(self, secrets_held: dict, forbidden: bool = False):
+        super().__init__()
+        self.secrets_held = secrets_held
+        self.forbidden = forbidden
+
+    def send(self, request, **kwargs):
+        response = requests.Response()
+        response.request = request
+        response.url = request.url
+        if "Authorization" not in request.headers:
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = CHALLENGE
+            return _with_body(response, b"")
+        name = request.path_url.split("/secrets/")[1].split("/")[0].split("?")[0]
+        response.headers["Content-Type"] = "application/json"
+        if self.forbidden:
+            response.status_code = 403
+            body = {"error": {"code": "Forbidden", "message": "no access policy"}}
+        elif name not in self.secrets_held:
+            response.status_code = 404
+            body = {"error": {"code": "SecretNotFound", "message": "not found"}}
+        else:
+            response.status_code = 200
+            body = {
+                "value": self.secrets_held[name],
+                "id": f"https://store-vault.vault.azure.net/secrets/{name}/v1",
+                "attributes": {"enabled": True, "exp": int(time.time()) + 5 * 86400},
+            }
+        return _with_body(response, json.dumps(body).encode())
+
+    def close(self):
+        pass
+
+
+def _with_body(response: requests.Response, content: bytes) -> requests.Response:
+    # azure-core reads the body through the raw urllib3 response, as it would
+    # from a real socket.
+    response.raw = HTTPResponse(
+        body=io.BytesIO(content),
+        status=response.status_code,
+        headers=dict(response.headers),
+        preload_content=False,
+    )
+    response._content = content
+    return response
+
+
+class FakeCredential:
+    def __init__(self, refuse: bool = False):
+        self.refuse = refuse
+
+    def get_token(self, *scopes, **kwargs):
+        if self.refuse:
+            raise ClientAuthenticationError("AADSTS7000215: invalid client secret")
+        return AccessToken("fake-access-token", int(time.time()) + 3600)
+
+
+@pytest.fixture
+def vault(app):
+    """use_vault(secrets, forbidden=False, refuse=False) wires the fake vault."""
+    secrets.forget()
+
+    def use_vault(held, forbidden=False, refuse=False):
+        def factory(vault_url):
+            session = requests.Session()
+            session.mount("https://", FakeVault(held, forbidden))
+            return SecretClient(
+                vault_url,
+                FakeCredential(refuse),
+                transport=RequestsTransport(session=session),
+                retry_total=0,
+            )
+
+        app.extensions["secret_client_factory"] = factory
+
+    yield use_vault
+    secrets.forget()
+
+
+def test_a_vault_secret_is_read_through_the_sdk(app, vault):
+    vault({"hq-token": VALUE})
+
+    with app.app_context():
+        found = secrets.resolve("vault://store-vault/hq-token")
+
+    assert found.value == VALUE
+    assert secrets.expires_soon(found)  # five days left
+    assert VALUE not in repr(found)
+
+
+@pytest.mark.parametrize(
+    ("setup", "step", "message"),
+    [
+        (
+            {"held": {}},
+            "not_found",
+            "secret hq-token was not found in vault store-vault",
+        ),
+        (
+            {"held": {"hq-token": VALUE}, "forbidden": True},
+            "access_denied",
+            "may not read",
+        ),
+        (
+            {"held": {"hq-token": VALUE}, "refuse": True},
+            "token_refused",
+            "refused a token",
+        ),
+    ],
+)
+def test_each_failing_step_has_its_own_message(app, vault, setup, step, message):
+    vault(**setup)
+
+    with app.app_context(), pytest.raises(secrets.SecretError) as failed:
+        secrets.resolve("vault://store-vault/hq-token")
+
+    assert failed.value.step == step
+    assert message in str(failed.value)
+    assert VALUE not in str(failed.value)
+
+
+def test_a_malformed_name_is_refused(app):
+    with app.app_context(), pytest.raises(secrets.SecretError) as failed:
+        secrets.resolve("vault://x/")
+
+    assert failed.value.step == "bad_name"
+
+
+def test_other_names_come_from_the_config_or_the_environment(app, monkeypatch):
+    secrets.forget()
+    app.config["ANALYTICS_SECRET"] = "from-config"
+    monkeypatch.setenv("ANALYTICS_ENV_SECRET", "from-env")
+
+    with app.app_context():
+        assert secrets.resolve("ANALYTICS_SECRET").value == "from-config"
+        assert secrets.resolve("ANALYTICS_ENV_SECRET").value == "from-env"
+        with pytest.raises(secrets.SecretError):
+            secrets.resolve("NOT_SET_ANYWHERE")
+
+
+def test_values_are_cached_and_never_logged(app, vault, caplog):
+    caplog.set_level(logging.DEBUG)
+    vault({"hq-token": VALUE})
+
+    with app.app_context():
+        first = secrets.resolve("vault://store-vault/hq-token")
+        vault({})  # the vault now has nothing: the cached value is used
+        second = secrets.resolve("vault://store-vault/hq-token")
+
+    assert first.value == second.value == VALUE
+    assert "secret hq-token read from vault store-vault" in caplog.text
+    assert VALUE not in caplog.text
+
+
+def test_hq_token_can_live_in_key_vault(app, vault):
+    from storeserver.sync.services import connector
+
+    vault({"hq-token": VALUE})
+    app.config.update(
+        HQ_CONNECTOR="http",
+        HQ_URL="http://127.0.0.1:9",
+        HQ_TOKEN="vault://store-vault/hq-token",
+    )
+
+    with app.app_context():
+        hq = connector()
+
+    assert hq.session.headers["Authorization"] == f"Bearer {VALUE}"
