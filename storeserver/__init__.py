@@ -127,6 +127,7 @@ def _import_models() -> None:
     from .auth import models as _auth  # noqa: F401
     from .book import models as _book  # noqa: F401
     from .customers import models as _customers  # noqa: F401
+    from .insights import models as _insights  # noqa: F401
     from .notes import models as _notes  # noqa: F401
     from .org import models as _org  # noqa: F401
     from .store_book import models as _store_book  # noqa: F401

@@ -1,4 +1,4 @@
-"""The `storeserver` command: serve, db, sync, staff, demo."""
+"""The `storeserver` command: serve, db, sync, insights, staff, demo."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def main():
 
 def register(app) -> None:
     """Put the store's commands on the app (so `flask --app storeserver` has them)."""
-    for command in (serve, sync, demo, staff):
+    for command in (serve, sync, insights, demo, staff):
         app.cli.add_command(command)
 
 
@@ -223,6 +223,55 @@ def demo_setup(ctx):
         return
     ctx.invoke(demo_feed)
     ctx.invoke(sync_pull)
+
+
+@click.group()
+def insights():
+    """The analytics measures on the cards."""
+
+
+@insights.command("validate")
+@click.option(
+    "--legal-entity", default=None, help="Legal entity (default: this store's)."
+)
+@with_appcontext
+def insights_validate(legal_entity):
+    """Read the secret, get a token, make one call; switch off on failure."""
+    from flask_babel import force_locale
+
+    from . import current_store
+    from .insights.services import validate
+
+    if legal_entity is None:
+        store = current_store()
+        if store is None:
+            click.echo("This store is not known yet: run `storeserver sync pull`.")
+            sys.exit(1)
+        legal_entity = store.legal_entity_id
+    result = validate(legal_entity)
+    if result.ok:
+        expiry = result.secret_expires_on
+        click.echo(
+            f"Analytics integration of {legal_entity}: secret read, token granted, "
+            "the service answered. Cards show the measures."
+        )
+        if expiry:
+            click.echo(f"The secret expires on {expiry:%Y-%m-%d}.")
+        return
+    with force_locale("en"):
+        label = result.step_label
+    click.echo(f"Analytics validation of {legal_entity} failed: {label}.", err=True)
+    if result.detail:
+        click.echo(f"  {result.detail}", err=True)
+    if result.step in ("not_configured", "disabled"):
+        click.echo("Cards show attributes in the measure slots.", err=True)
+    else:
+        click.echo(
+            "The integration is switched off: cards show attributes in the measure "
+            "slots until a validation succeeds.",
+            err=True,
+        )
+    sys.exit(1)
 
 
 @click.group()

@@ -51,6 +51,17 @@ AZURE_CLIENT_ID = None
 AZURE_CLIENT_SECRET = None
 SECRETS_TTL_SECONDS = 900
 
+# Analytics measures in live mode (HQ's insights settings choose the mode):
+# the longest a page waits for the service before showing nightly values, the
+# timeout of the call itself (a late answer still fills the cache), how long
+# live values are kept, and how long to wait after a failure before asking
+# again. Store IT is told when a secret expires within SECRET_WARN_DAYS.
+INSIGHTS_BUDGET_SECONDS = 0.3
+INSIGHTS_TIMEOUT_SECONDS = 5
+INSIGHTS_CACHE_SECONDS = 300
+INSIGHTS_RETRY_AFTER_SECONDS = 60
+SECRET_WARN_DAYS = 30
+
 # Pages.
 PAGE_SIZE = 50
 ADD_SEARCH_LIMIT = 25

@@ -129,12 +129,27 @@ def secret_client(vault_url: str):
             "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET must be set "
             "to read Key Vault",
         )
+    options = {}
+    transport = azure_transport()
+    if transport is not None:
+        options["transport"] = transport
     credential = ClientSecretCredential(
         values["AZURE_TENANT_ID"],
         values["AZURE_CLIENT_ID"],
         values["AZURE_CLIENT_SECRET"],
+        **options,
     )
-    return SecretClient(vault_url, credential, retry_total=2)
+    return SecretClient(vault_url, credential, retry_total=2, **options)
+
+
+def azure_transport():
+    """The HTTP transport for Azure SDK clients: None for the SDK's own.
+
+    Tests (and setups behind an unusual proxy) put a factory under
+    app.extensions["azure_transport"]; the SDK's pipeline runs unchanged.
+    """
+    factory = current_app.extensions.get("azure_transport")
+    return factory() if factory is not None else None
 
 
 def expires_soon(found: Secret, days: int = 30) -> bool:

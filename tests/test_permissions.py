@@ -138,6 +138,7 @@ MATRIX = {
     "admin.index": {"store IT"},
     "admin.flush": {"store IT"},
     "admin.retry": {"store IT"},
+    "admin.validate_insights": {"store IT"},
     "store_book.index": MANAGER,
     "store_book.selection": MANAGER,
     "store_book.reassign": MANAGER,
@@ -199,6 +200,7 @@ REQUESTS = {
     "admin.index": ("get", "/admin", None),
     "admin.flush": ("post", "/admin/cache/flush", {}),
     "admin.retry": ("post", "/admin/outbox/retry", {}),
+    "admin.validate_insights": ("post", "/admin/insights/validate", {}),
 }
 
 

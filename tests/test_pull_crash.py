@@ -120,18 +120,23 @@ def test_a_killed_pull_leaves_old_or_new_state_and_completes_next_time(
 
 SLOW_PULL = textwrap.dedent(
     """
-    import sys, time
+    import pathlib, sys, time
     from storeserver import create_app
     from storeserver.sync.lock import sync_lock
     from storeserver.sync.pull import pull_lines
 
     app = create_app({"TESTING": True})
+    go_on = pathlib.Path(sys.argv[2])
 
     def lines():
+        # Hold the lock until the test has seen the second run refused,
+        # however slow the machine is.
+        for _ in range(1200):
+            if go_on.exists():
+                break
+            time.sleep(0.1)
         with open(sys.argv[1], "rb") as handle:
-            for line in handle:
-                time.sleep(0.002)
-                yield line
+            yield from handle
 
     with app.app_context(), sync_lock("pull"):
         print("locked", flush=True)
@@ -141,7 +146,7 @@ SLOW_PULL = textwrap.dedent(
 )
 
 
-def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store):
+def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store, tmp_path):
     env = {
         **os.environ,
         "STORESERVER_INSTANCE_PATH": app.instance_path,
@@ -149,7 +154,7 @@ def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store):
         "STORESERVER_STORE_ID": "S1",
     }
     first = subprocess.Popen(
-        [sys.executable, "-c", SLOW_PULL, str(store)],
+        [sys.executable, "-c", SLOW_PULL, str(store), str(tmp_path / "go-on")],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -163,6 +168,7 @@ def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store):
         text=True,
         timeout=120,
     )
+    (tmp_path / "go-on").touch()
     rest, _ = first.communicate(timeout=120)
 
     assert second.returncode == 2

@@ -6,8 +6,6 @@ only HTTP is played, by a requests adapter answering as Key Vault does.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
 
@@ -17,66 +15,12 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.keyvault.secrets import SecretClient
-from requests.adapters import BaseAdapter
-from urllib3.response import HTTPResponse
 
 from storeserver import secretstore as secrets
 
+from .azure_fakes import FakeVault
+
 VALUE = "s3cr3t-token-value"
-CHALLENGE = (
-    'Bearer authorization="https://login.microsoftonline.com/tenant-id", '
-    'resource="https://vault.azure.net"'
-)
-
-
-class FakeVault(BaseAdapter):
-    """Answers GET /secrets/<name> like Key Vault: challenge first, then JSON."""
-
-    def __init__(self, secrets_held: dict, forbidden: bool = False):
-        super().__init__()
-        self.secrets_held = secrets_held
-        self.forbidden = forbidden
-
-    def send(self, request, **kwargs):
-        response = requests.Response()
-        response.request = request
-        response.url = request.url
-        if "Authorization" not in request.headers:
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = CHALLENGE
-            return _with_body(response, b"")
-        name = request.path_url.split("/secrets/")[1].split("/")[0].split("?")[0]
-        response.headers["Content-Type"] = "application/json"
-        if self.forbidden:
-            response.status_code = 403
-            body = {"error": {"code": "Forbidden", "message": "no access policy"}}
-        elif name not in self.secrets_held:
-            response.status_code = 404
-            body = {"error": {"code": "SecretNotFound", "message": "not found"}}
-        else:
-            response.status_code = 200
-            body = {
-                "value": self.secrets_held[name],
-                "id": f"https://store-vault.vault.azure.net/secrets/{name}/v1",
-                "attributes": {"enabled": True, "exp": int(time.time()) + 5 * 86400},
-            }
-        return _with_body(response, json.dumps(body).encode())
-
-    def close(self):
-        pass
-
-
-def _with_body(response: requests.Response, content: bytes) -> requests.Response:
-    # azure-core reads the body through the raw urllib3 response, as it would
-    # from a real socket.
-    response.raw = HTTPResponse(
-        body=io.BytesIO(content),
-        status=response.status_code,
-        headers=dict(response.headers),
-        preload_content=False,
-    )
-    response._content = content
-    return response
 
 
 class FakeCredential:

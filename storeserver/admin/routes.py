@@ -16,13 +16,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import cache
+from .. import cache, current_store
 from ..extensions import db
+from ..insights import services as insights
 from ..permissions import Operation, requires
 from ..sync import schedule
 from ..sync import services as sync_services
 from ..sync.models import OutboxRow, SyncLock, SyncRun
 from ..sync.pull import stored_watermark
+from ..timeutil import utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -54,7 +56,58 @@ def index():
         generation=cache.generation(),
         next_runs=schedule.next_runs(current_app),
         lock=db.session.get(SyncLock, "sync"),
+        insights=_insights_status(),
     )
+
+
+def _insights_status() -> dict:
+    store = current_store()
+    le = store.legal_entity_id
+    state = insights.state_of(le)
+    expires = state.secret_expires_on if state else None
+    days_left = (expires - utcnow()).days if expires else None
+    return {
+        "settings": insights.settings_of(le),
+        "state": state,
+        "on": insights.measures_on(insights.settings_of(le), state),
+        "step": insights.STEPS.get(state.failed_step)
+        if state and state.failed_step
+        else None,
+        "expires": expires,
+        "days_left": days_left,
+        "expiring": days_left is not None
+        and days_left < int(current_app.config["SECRET_WARN_DAYS"]),
+        "live_failure": insights.last_live_failure(le),
+    }
+
+
+@bp.post("/insights/validate")
+@requires(Operation.STORE_ADMIN)
+def validate_insights():
+    """Check the analytics integration end to end; it is switched off on failure."""
+    result = insights.validate(current_store().legal_entity_id, current_user)
+    if result.ok:
+        flash(
+            _(
+                "Analytics integration checked: secret read, token granted, the "
+                "service answered. Cards show the measures."
+            ),
+            "success",
+        )
+    elif result.step in ("not_configured", "disabled"):
+        flash(_("Nothing to check: %(reason)s.", reason=result.step_label), "error")
+    else:
+        flash(
+            _(
+                "The check failed: %(step)s (%(detail)s). The integration is switched "
+                "off: cards show attributes in the measure slots until a check "
+                "succeeds.",
+                step=result.step_label,
+                detail=result.detail,
+            ),
+            "error",
+        )
+    return redirect(url_for("admin.index"), 303)
 
 
 @bp.post("/outbox/retry")

@@ -16,6 +16,9 @@ from ..book.models import ClientBook, Membership
 from ..cache import generation, get_cache
 from ..errors import NotFound
 from ..extensions import db
+from ..insights import services as insights
+from ..insights.client import Connection
+from ..insights.models import InsightsSettings, InsightsState
 from ..org.models import ClientelingSettings, Staff
 from ..permissions import Operation, ensure
 from .models import (
@@ -76,6 +79,11 @@ class Reference:
     attributes: tuple[AttributeDef, ...]
     measures: dict[str, MeasureDef]
     card_measures: tuple[str, ...]
+    # False when HQ switched the analytics integration off or the store's last
+    # validation failed: the measure slots then show attributes.
+    measures_on: bool
+    # Set when cards ask the analytics service live (else nightly values).
+    live: Connection | None
     # Every type HQ sent, retired ones included: old activities keep their label.
     activity_types: dict[str, ActivityTypeDef]
 
@@ -143,6 +151,10 @@ def _load_reference(legal_entity_id: str) -> Reference:
             )
         )
     }
+    on = insights.measures_on(
+        db.session.get(InsightsSettings, legal_entity_id),
+        db.session.get(InsightsState, legal_entity_id),
+    )
     card_measures = tuple(
         m for m in (settings.card_measures if settings else None) or () if m in measures
     )[:CARD_SLOTS]
@@ -167,7 +179,9 @@ def _load_reference(legal_entity_id: str) -> Reference:
         number_sequence_id=settings.number_sequence_id if settings else None,
         attributes=attributes,
         measures=measures,
-        card_measures=card_measures,
+        card_measures=card_measures if on else (),
+        measures_on=on,
+        live=insights.live_connection(legal_entity_id) if card_measures else None,
     )
 
 
@@ -180,6 +194,9 @@ class Slot:
     id: str
     label: dict
     value: str | None  # formatted for the current locale; None when unknown
+    # Measures: when the value was computed, and whether it came live.
+    as_of: datetime | None = None
+    live: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,26 +244,33 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
         for customer_id, attribute_id, value in rows:
             values[(customer_id, attribute_id)].append(value)
 
-    measured: dict[tuple[str, str], str] = {}
+    measured: dict[tuple[str, str], tuple[str, datetime | None, bool]] = {}
     if ids and measure_ids:
         rows = db.session.execute(
             sa.select(
-                MeasureValue.customer_id, MeasureValue.measure_id, MeasureValue.value
+                MeasureValue.customer_id,
+                MeasureValue.measure_id,
+                MeasureValue.value,
+                MeasureValue.as_of,
             ).where(
                 MeasureValue.customer_id.in_(ids),
                 MeasureValue.measure_id.in_(measure_ids),
             )
         )
-        measured = {(c, m): v for c, m, v in rows}
+        measured = {(c, m): (v, as_of, False) for c, m, v, as_of in rows}
+        if ref.live is not None:
+            measured.update(_live(ref.live, customers))
 
     result = []
     for customer in customers:
         card_slots_ = []
         for slot in slots:
             if isinstance(slot, MeasureDef):
-                raw = measured.get((customer.id, slot.id))
+                raw, as_of, live = measured.get((customer.id, slot.id), (None,) * 3)
                 shown = format_measure(slot, raw) if raw is not None else None
-                card_slots_.append(Slot("measure", slot.id, slot.label, shown))
+                card_slots_.append(
+                    Slot("measure", slot.id, slot.label, shown, as_of, bool(live))
+                )
             else:
                 held = values.get((customer.id, slot.id))
                 shown = format_attribute(slot, held) if held else None
@@ -262,6 +286,16 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
             )
         )
     return result
+
+
+def _live(conn: Connection, customers) -> dict:
+    """Live values from the analytics service, where it answered in time."""
+    answered = insights.live_values(conn, {c.id: c.account_number for c in customers})
+    return {
+        (customer_id, measure_id): (raw, as_of, True)
+        for customer_id, (values, as_of) in answered.items()
+        for measure_id, raw in values.items()
+    }
 
 
 def format_measure(measure: MeasureDef, raw: str) -> str:
@@ -305,7 +339,7 @@ def format_attribute(attribute: AttributeDef, held: list[str]) -> str:
 class CustomerDetail:
     customer: Customer
     attributes: list[tuple[AttributeDef, str | None]]
-    measures: list[tuple[MeasureDef, str | None, datetime | None]]
+    measures: list[tuple[MeasureDef, str | None, datetime | None, bool]]
     books: list[tuple[ClientBook, Staff]]
 
 
@@ -335,11 +369,14 @@ def customer_detail(actor: Staff, customer_id: str) -> CustomerDetail:
             sa.select(MeasureValue).where(MeasureValue.customer_id == customer_id)
         )
     }
+    known = {m_id: (row.value, row.as_of, False) for m_id, row in measure_rows.items()}
+    if ref.live is not None:
+        known.update({m: v for (_c, m), v in _live(ref.live, [customer]).items()})
     measures = []
-    for measure in ref.measures.values():
-        row = measure_rows.get(measure.id)
-        shown = format_measure(measure, row.value) if row else None
-        measures.append((measure, shown, row.as_of if row else None))
+    for measure in ref.measures.values() if ref.measures_on else ():
+        raw, as_of, live = known.get(measure.id, (None, None, False))
+        shown = format_measure(measure, raw) if raw is not None else None
+        measures.append((measure, shown, as_of, live))
 
     books = db.session.execute(
         sa.select(ClientBook, Staff)

@@ -23,6 +23,7 @@ ENTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "measure": (("id",), ("id", "legal_entity", "label", "format")),
     "activity_type": (("id",), ("id", "legal_entity", "code", "label")),
     "settings": (("legal_entity",), ("legal_entity",)),
+    "insights": (("legal_entity",), ("legal_entity",)),
     "customer": (("id",), ("id", "legal_entity", "account_number", "last_name")),
     "attribute_value": (("customer", "attribute"), ("customer", "attribute", "value")),
     "measure_value": (("customer", "measure"), ("customer", "measure", "value")),

@@ -36,6 +36,8 @@ from ..customers.models import (
 from ..customers.models import Measure as MeasureModel
 from ..customers.text import search_text, sort_name
 from ..extensions import db
+from ..insights.models import MODES as INSIGHTS_MODES
+from ..insights.models import InsightsSettings
 from ..org.models import (
     AddressBook,
     ClientelingSettings,
@@ -53,6 +55,16 @@ from .models import OutboxRow, SyncRun, SyncState
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+# Text fields of an insights record, and the columns they go to.
+INSIGHTS_TEXTS = {
+    "application_id": "application_id",
+    "tenant": "tenant",
+    "authority": "authority",
+    "secret": "secret_name",
+    "environment": "environment",
+    "endpoint": "endpoint",
+    "scope": "scope",
+}
 WATERMARK_KEY = "pull.watermark"
 YEARLESS = re.compile(r"^--(\d\d)-(\d\d)$")
 
@@ -572,6 +584,58 @@ class _Applier:
     def _write_upsert_settings(self, rows):
         self._upsert(ClientelingSettings, rows, ["legal_entity_id"])
 
+    def _upsert_insights(self, r: Record) -> dict:
+        d = r.data
+        le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        row: dict = {"legal_entity_id": le}
+        if "enabled" in d:
+            row["enabled"] = _bool(r, "enabled")
+        if "mode" in d:
+            if d["mode"] not in INSIGHTS_MODES:
+                raise FeedError(
+                    f'"mode" must be one of {", ".join(INSIGHTS_MODES)}', r.line
+                )
+            row["mode"] = d["mode"]
+        for name, column in INSIGHTS_TEXTS.items():
+            if name in d:
+                row[column] = _text(r, name, optional=True)
+        if "account_field" in d:
+            row["account_field"] = _text(r, "account_field")
+        endpoint = row.get("endpoint") or "https://"
+        if not endpoint.startswith(("https://", "http://")):
+            raise FeedError('"endpoint" must be an http(s) address', r.line)
+        secret = row.get("secret_name") or ""
+        if "://" in secret and not secret.startswith("vault://"):
+            raise FeedError(
+                '"secret" must be vault://<vault>/<secret> or a config name', r.line
+            )
+        if "measures" in d:
+            measures = _insights_measures(r, le)
+            for measure in measures:
+                self.known("measure")[measure["id"]] = measure["format"]
+            row["fields"] = {m["id"]: m.pop("_field") for m in measures}
+            row["_measures"] = measures
+        return row
+
+    def _write_upsert_insights(self, rows):
+        for row in rows:
+            measures = row.get("_measures")
+            if measures is None:
+                continue
+            if measures:
+                self._upsert(MeasureModel, measures, ["id"])
+            self._upsert(
+                ClientelingSettings,
+                [
+                    {
+                        "legal_entity_id": row["legal_entity_id"],
+                        "card_measures": [m["id"] for m in measures],
+                    }
+                ],
+                ["legal_entity_id"],
+            )
+        self._upsert(InsightsSettings, self._strip(rows), ["legal_entity_id"])
+
     def _upsert_customer(self, r: Record) -> dict | None:
         d = r.data
         roles = d.get("roles", ["customer"])
@@ -829,6 +893,44 @@ class _Applier:
 
 
 # -- field checks ---------------------------------------------------------------
+
+
+def _insights_measures(r: Record, legal_entity_id: str) -> list[dict]:
+    """The card's measures from an insights record, in their order."""
+    items = r.data["measures"]
+    if not isinstance(items, list):
+        raise FeedError('"measures" must be a list', r.line)
+    if len(items) > 3:
+        raise FeedError("a card shows at most three measures", r.line)
+    measures = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise FeedError('each of "measures" must be an object', r.line)
+        nested = Record(r.line, r.entity, r.op, item)
+        measure_id = _text(nested, "id")
+        if item.get("format") not in MEASURE_FORMATS:
+            raise FeedError(
+                f"measure {measure_id}: format {item.get('format')!r} is not one of "
+                f"{', '.join(MEASURE_FORMATS)}",
+                r.line,
+            )
+        measures.append(
+            {
+                "id": measure_id,
+                "legal_entity_id": legal_entity_id,
+                "label": _label(nested),
+                "format": item["format"],
+                "active": True,
+                "_order": _int(nested, "order"),
+                "_field": _text(nested, "field", optional=True) or measure_id,
+            }
+        )
+    orders = [m["_order"] for m in measures]
+    ids = [m["id"] for m in measures]
+    if len(set(orders)) != len(orders) or len(set(ids)) != len(ids):
+        raise FeedError("measures must have distinct ids and orders", r.line)
+    measures.sort(key=lambda m: m.pop("_order"))
+    return measures
 
 
 def _text(r: Record, name: str, optional: bool = False) -> str | None:

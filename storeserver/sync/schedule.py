@@ -1,8 +1,9 @@
 """The schedule inside the one server process (APScheduler).
 
-The pull runs nightly at the store's local PULL_AT, the push every
-PUSH_EVERY_MINUTES. Both take the database lock, so a cron job or store IT's
-command line running at the same moment is refused rather than overlapping.
+The pull runs nightly at the store's local PULL_AT, followed by a check of
+the analytics integration; the push every PUSH_EVERY_MINUTES. Both take the
+database lock, so a cron job or store IT's command line running at the same
+moment is refused rather than overlapping.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ def _run(app: Flask, what: str) -> None:
             logger.warning("scheduled %s failed: %s", what, exc)
         except Exception:
             logger.exception("scheduled %s failed", what)
+        if what == "pull":
+            _check_insights()
+
+
+def _check_insights() -> None:
+    # Each night, so that an expired or revoked secret switches the measures
+    # off with a reason on the store IT page, not silently.
+    from ..insights.services import validate_all
+
+    try:
+        validate_all()
+    except Exception:
+        logger.exception("scheduled analytics check failed")
 
 
 def start(app: Flask, zone: str) -> BackgroundScheduler:

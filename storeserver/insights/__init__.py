@@ -1,0 +1,1 @@
+"""Analytics measures: HQ's integration settings, validation and live values."""
