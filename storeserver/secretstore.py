@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 VAULT_NAME = re.compile(r"^vault://([A-Za-z0-9-]{3,24})/([A-Za-z0-9-]{1,127})$")
 
 _cache = SimpleCache(threshold=100)
+# The expiry date of each vault secret this process has read (not the value).
+_expiries: dict[str, datetime] = {}
 
 
 class SecretError(Exception):
@@ -57,6 +59,7 @@ def resolve(name: str) -> Secret:
 def forget() -> None:
     """Drop cached secrets (after a rotation, or in tests)."""
     _cache.clear()
+    _expiries.clear()
 
 
 def _read_local(name: str) -> Secret:
@@ -107,7 +110,18 @@ def _read_vault(name: str) -> Secret:
         raise SecretError("unreachable", f"vault {vault} could not be reached") from exc
     expires = found.properties.expires_on
     logger.info("secret %s read from vault %s", secret, vault)
+    if expires:
+        _expiries[name] = expires.astimezone(UTC)
     return Secret(name, found.value or "", expires.astimezone(UTC) if expires else None)
+
+
+def expiring(days: int) -> list[tuple[str, datetime]]:
+    """Vault secrets read by this process that expire within `days`, soonest first."""
+    limit = datetime.now(UTC).timestamp() + days * 86400
+    return sorted(
+        ((name, at) for name, at in _expiries.items() if at.timestamp() < limit),
+        key=lambda item: item[1],
+    )
 
 
 def secret_client(vault_url: str):

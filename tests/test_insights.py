@@ -358,6 +358,10 @@ def _vault_forbidden(azure, analytics, store):
     azure.vault.forbidden = True
 
 
+def _vault_unreachable(azure, analytics, store):
+    store.app.extensions["azure_transport"] = transport_factory(None, azure.login)
+
+
 def _token_refused(azure, analytics, store):
     azure.vault.secrets_held["insights-secret"] = "an-old-rotated-secret"
 
@@ -382,6 +386,7 @@ def _unknown_measure(azure, analytics, store):
     [
         (_secret_missing, "secret not found", "was not found in vault store-vault"),
         (_vault_forbidden, "access denied", "may not read secrets in vault"),
+        (_vault_unreachable, "service unreachable", "vault store-vault could not"),
         (_token_refused, "token refused", "AADSTS7000215"),
         (_service_denied, "access denied", "refused application insights-app"),
         (_service_down, "service unreachable", "is unreachable"),
@@ -431,6 +436,19 @@ def test_a_passing_check_switches_back_on_and_flags_an_expiring_secret(
     result = runner.invoke(main, ["insights", "validate"])
     assert result.exit_code == 0, result.output
     assert "Cards show the measures" in result.output
+
+
+def test_the_secret_may_be_a_config_key_instead_of_a_vault_name(
+    app, store, analytics, azure, login
+):
+    app.config["ANALYTICS_APP_SECRET"] = INSIGHTS_SECRET
+    store.pull([insights_record(analytics, secret="ANALYTICS_APP_SECRET")])
+    azure.vault.secrets_held.clear()  # the vault is not needed
+
+    page = validate_as_store_it(login)
+
+    assert "Analytics integration checked" in page
+    assert INSIGHTS_SECRET not in page
 
 
 def test_a_secret_far_from_expiry_is_not_flagged(store, azure, login):

@@ -144,3 +144,17 @@ def test_hq_token_can_live_in_key_vault(app, vault):
         hq = connector()
 
     assert hq.session.headers["Authorization"] == f"Bearer {VALUE}"
+
+
+def test_store_it_sees_a_vault_secret_close_to_its_expiry(app, vault, hq, login):
+    from .conftest import STORE_IT_OPS, base_records, staff
+
+    hq.pull(base_records() + [staff("T1", "Tom", "Informatique", STORE_IT_OPS)])
+    vault({"hq-token": VALUE})  # five days left
+    with app.app_context():
+        secrets.resolve("vault://store-vault/hq-token")
+
+    page = login("T1").get("/admin").get_data(as_text=True)
+
+    assert "The secret vault://store-vault/hq-token expires on" in page
+    assert VALUE not in page

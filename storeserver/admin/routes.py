@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import cache, current_store
+from .. import cache, current_store, secretstore
 from ..extensions import db
 from ..insights import services as insights
 from ..permissions import Operation, requires
@@ -57,6 +57,7 @@ def index():
         next_runs=schedule.next_runs(current_app),
         lock=db.session.get(SyncLock, "sync"),
         insights=_insights_status(),
+        expiring=secretstore.expiring(int(current_app.config["SECRET_WARN_DAYS"])),
     )
 
 
