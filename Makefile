@@ -50,3 +50,4 @@ clean:
 bench: install
 	$(BIN)/python bench/book.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/insights.py
