@@ -160,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from .book.routes import bp as book_bp
     from .customers.routes import bp as customers_bp
     from .health import bp as health_bp
+    from .lists.routes import bp as lists_bp
     from .notes.routes import bp as notes_bp
     from .store_book.routes import bp as store_book_bp
 
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         book_bp,
         customers_bp,
         store_book_bp,
+        lists_bp,
         activities_bp,
         notes_bp,
         admin_bp,

@@ -65,6 +65,8 @@ SECRET_WARN_DAYS = 30
 # Pages.
 PAGE_SIZE = 50
 ADD_SEARCH_LIMIT = 25
+# Call and e-mail lists (and their CSV exports) hold at most this many customers.
+LIST_LIMIT = 2000
 
 # Languages offered; the browser chooses, the store's default is the fallback.
 LANGUAGES = ["en", "fr"]

@@ -25,3 +25,15 @@ def safe_path(target: str | None) -> str | None:
 def clean_text(text: str | None) -> str:
     """Free text with Windows line ends made plain and control characters dropped."""
     return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
+
+
+# A phone number such as "+33 6 12 34 56 78" is data, not a formula.
+_PHONE = re.compile(r"^\+[\d ().-]+$")
+
+
+def spreadsheet_safe(value: str | None) -> str:
+    """A CSV cell that a spreadsheet shows as text rather than runs as a formula."""
+    text = value or ""
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PHONE.match(text):
+        return "'" + text
+    return text

@@ -33,7 +33,7 @@ def guarded_rules(app):
             yield rule
 
 
-EXAMPLE_ARGS = {"customer_id": "C1", "activity_id": 1, "note_id": 1}
+EXAMPLE_ARGS = {"customer_id": "C1", "activity_id": 1, "note_id": 1, "channel": "email"}
 
 
 def example_url(rule) -> str:
@@ -139,6 +139,10 @@ MATRIX = {
     "admin.flush": {"store IT"},
     "admin.retry": {"store IT"},
     "admin.validate_insights": {"store IT"},
+    "lists.book_list": BOOK,
+    "lists.book_csv": BOOK,
+    "lists.store_list": MANAGER,
+    "lists.store_csv": MANAGER,
     "store_book.index": MANAGER,
     "store_book.selection": MANAGER,
     "store_book.reassign": MANAGER,
@@ -201,6 +205,10 @@ REQUESTS = {
     "admin.flush": ("post", "/admin/cache/flush", {}),
     "admin.retry": ("post", "/admin/outbox/retry", {}),
     "admin.validate_insights": ("post", "/admin/insights/validate", {}),
+    "lists.book_list": ("get", "/book/contact/email", None),
+    "lists.book_csv": ("get", "/book/contact/phone.csv", None),
+    "lists.store_list": ("get", "/store-book/contact/phone", None),
+    "lists.store_csv": ("get", "/store-book/contact/email.csv", None),
 }
 
 

@@ -83,6 +83,15 @@ def _next_book_id(sequence_id: str) -> str:
             return candidate
 
 
+def member_select(book: ClientBook) -> sa.Select:
+    """The active customers of a client book."""
+    return (
+        sa.select(Customer)
+        .join(Membership, Membership.customer_id == Customer.id)
+        .where(Membership.book_id == book.id, Customer.active)
+    )
+
+
 @dataclass
 class BookPage:
     book: ClientBook | None
@@ -110,12 +119,7 @@ def book_page(
     if book is None:
         return BookPage(None, [], 0, 1, 1, filters, ref)
 
-    members = (
-        sa.select(Customer)
-        .join(Membership, Membership.customer_id == Customer.id)
-        .where(Membership.book_id == book.id, Customer.active)
-    )
-    found = listing(members, filters, ref, page, size, today)
+    found = listing(member_select(book), filters, ref, page, size, today)
     return BookPage(
         book,
         cards(found.customers, ref),

@@ -207,6 +207,9 @@ class Card:
     email: str | None
     phone: str | None
     slots: tuple[Slot, ...]
+    # Whether HQ says the customer consented to e-mail / calls.
+    email_ok: bool = False
+    phone_ok: bool = False
 
 
 def card_slots(ref: Reference) -> list[MeasureDef | AttributeDef]:
@@ -283,6 +286,8 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
                 email=customer.email,
                 phone=customer.phone,
                 slots=tuple(card_slots_),
+                email_ok=customer.consent_email is True,
+                phone_ok=customer.consent_phone is True,
             )
         )
     return result

@@ -19,6 +19,7 @@ from ..customers.models import Customer
 from ..extensions import db
 from ..org.models import Staff, Store
 from ..permissions import Operation, ensure
+from ..text import spreadsheet_safe
 from .services import store_books
 
 BOOK_ACTIONS = ("book.add", "book.remove", "book.reassign")
@@ -123,11 +124,11 @@ def trail_csv(actor: Staff, store: Store, wanted: TrailFilter, labels: dict) -> 
             [
                 local.strftime("%Y-%m-%d %H:%M"),
                 labels["actions"].get(event.action, event.action),
-                row.actor.name if row.actor else event.actor_id or "",
-                event.customer_id or "",
-                row.customer.name if row.customer else "",
-                row.from_owner.name if row.from_owner else "",
-                row.to_owner.name if row.to_owner else "",
+                spreadsheet_safe(row.actor.name if row.actor else event.actor_id),
+                spreadsheet_safe(event.customer_id),
+                spreadsheet_safe(row.customer.name if row.customer else ""),
+                spreadsheet_safe(row.from_owner.name if row.from_owner else ""),
+                spreadsheet_safe(row.to_owner.name if row.to_owner else ""),
                 event.batch_id or "",
             ]
         )
