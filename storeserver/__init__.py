@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
 
 from . import errors
-from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app, locale_selector=_select_locale, timezone_selector=_select_timezone
     )
     login_manager.init_app(app)
+    limiter.init_app(app)
     _import_models()
     _prepare_database(app)
 
@@ -259,7 +260,12 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def helpers():
+        idle = round(float(app.config["IDLE_MINUTES"]) * 60)
         return {
+            "idle_seconds": idle,
+            "idle_warning_seconds": min(
+                int(app.config["IDLE_WARNING_SECONDS"]), idle // 2
+            ),
             "current_store": current_store(),
             "Operation": Operation,
             "has": has,

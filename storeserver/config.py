@@ -77,6 +77,16 @@ BABEL_DEFAULT_TIMEZONE = "UTC"
 CACHE_TYPE = "simple"
 CACHE_TTL_SECONDS = 4 * 3600
 
+# Shared tablets: a sign-in ends after this many minutes without a request,
+# with a warning on screen this many seconds before. Sign-ins are refused for
+# a while after repeated failures for one staff id, or from one device.
+IDLE_MINUTES = 10
+IDLE_WARNING_SECONDS = 60
+LOGIN_FAILURES_PER_STAFF = "5 per 15 minutes"
+LOGIN_FAILURES_PER_DEVICE = "20 per 15 minutes"
+# Sign-ins of this device listed on the sign-in page for a quick switch.
+RECENT_ON_DEVICE = 5
+
 # Sessions and cookies.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

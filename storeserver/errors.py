@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -115,6 +115,10 @@ def register(app: Flask) -> None:
         if request.method != "GET":
             back = _same_site_referrer() or url_for("book.home")
         target = url_for("auth.login", next=back)
+        from .auth.routes import _idle_message, signed_out_for_idleness
+
+        if signed_out_for_idleness():
+            flash(_idle_message(), "info")
         if getattr(request, "htmx", False):
             return "", 200, {"HX-Redirect": target}
         return redirect(target)

@@ -22,4 +22,8 @@ class LoginSession(db.Model):
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(sa.ForeignKey("staff.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    # The last request of this sign-in (kept to a few seconds): idle sign-out.
+    last_seen_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # "signed out", "idle" or "switched", for the audit and the message shown.
+    end_reason: Mapped[str | None] = mapped_column(sa.String(20))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 
+import re
+
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -18,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import current_store
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..org.models import Staff
 from ..permissions import Operation, public, requires
 from ..text import safe_path
@@ -28,6 +32,8 @@ from .services import (
     LoginRefused,
     authenticate,
     close_session,
+    idle_minutes,
+    keep_alive,
     live_session,
     open_session,
 )
@@ -50,8 +56,82 @@ def _safe_next(target: str | None) -> str:
     return safe_path(target) or url_for("book.home")
 
 
+RECENT_COOKIE = "recent"
+_STAFF_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+def _typed_staff_id() -> str:
+    return "staff:" + (request.form.get("staff_id") or "").strip().upper()[:40]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _too_many(limit):
+    form = LoginForm()
+    minutes = max(1, round((limit.reset_at - _now_ts()) / 60))
+    form.password.errors.append(
+        _(
+            "Too many failed sign-ins: wait %(num)d minutes, or ask your manager.",
+            num=minutes,
+        )
+    )
+    logger.warning(
+        "sign-in throttled for %s after repeated failures", limit.key.split("/")[-1]
+    )
+    return _login_page(form, 429)
+
+
+def _now_ts() -> float:
+    import time
+
+    return time.time()
+
+
+def _recent() -> list[str]:
+    raw = request.cookies.get(RECENT_COOKIE, "")
+    return [s for s in raw.split(",") if _STAFF_ID.match(s)]
+
+
+def _login_page(form, status):
+    recent = []
+    store = current_store()
+    ids = _recent()
+    if ids and store is not None:
+        found = {
+            s.id: s
+            for s in db.session.scalars(
+                sa.select(Staff).where(
+                    Staff.id.in_(ids),
+                    Staff.legal_entity_id == store.legal_entity_id,
+                    Staff.login_enabled,
+                )
+            )
+        }
+        recent = [found[i] for i in ids if i in found]
+    if request.method == "GET" and request.args.get("staff") in {s.id for s in recent}:
+        form.staff_id.data = request.args["staff"]
+    return render_template("auth/login.html", form=form, recent=recent), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_STAFF"],
+    key_func=_typed_staff_id,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_too_many,
+    scope="login-staff",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_DEVICE"],
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_too_many,
+    scope="login-device",
+)
 def login():
     """Show the login form and sign the associate in."""
     if current_user.is_authenticated:
@@ -73,21 +153,66 @@ def login():
             session.clear()
             session[SESSION_KEY] = open_session(staff).id
             login_user(staff)
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            recent = [staff.id] + [s for s in _recent() if s != staff.id]
+            response.set_cookie(
+                RECENT_COOKIE,
+                ",".join(recent[: int(current_app.config["RECENT_ON_DEVICE"])]),
+                max_age=90 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+            )
+            return response
     elif form.is_submitted():
         status = 422
-    return render_template("auth/login.html", form=form), status
+    return _login_page(form, status)
 
 
 @bp.post("/logout")
 @requires(Operation.SIGNED_IN)
 def logout():
-    """Sign the associate out."""
-    close_session(session.get(SESSION_KEY), current_user.id)
+    """Sign the associate out (the screen's idle timer says reason=idle)."""
+    idle = request.form.get("reason") == "idle"
+    close_session(
+        session.get(SESSION_KEY), current_user.id, "idle" if idle else "signed out"
+    )
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "info")
+    if idle:
+        flash(_idle_message(), "info")
+    else:
+        flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/switch")
+@requires(Operation.SIGNED_IN)
+def switch():
+    """Hand the tablet over: sign out and show the sign-in for the next associate."""
+    close_session(session.get(SESSION_KEY), current_user.id, "switched")
+    logout_user()
+    session.clear()
+    flash(_("Signed out. Next associate: sign in."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/session/keep-alive")
+@requires(Operation.SIGNED_IN)
+def stay():
+    """The associate is still there: restart the idle time."""
+    keep_alive(session.get(SESSION_KEY))
+    return "", 204
+
+
+def _idle_message() -> str:
+    minutes = idle_minutes()
+    if isinstance(minutes, int):
+        return _("You were signed out after %(num)d minutes without use.", num=minutes)
+    return _("You were signed out after a while without use.")
+
+
+def signed_out_for_idleness() -> bool:
+    return bool(g.get("signed_out_idle"))
 
 
 @bp.post("/language")

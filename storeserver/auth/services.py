@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash
 
@@ -70,8 +72,12 @@ def authenticate(staff_id: str, password: str, store: Store | None) -> Staff:
 
 def open_session(staff: Staff) -> LoginSession:
     """Record a sign-in; the returned session's id goes into the cookie."""
+    now = utcnow()
     login = LoginSession(
-        id=secrets.token_urlsafe(32), staff_id=staff.id, started_at=utcnow()
+        id=secrets.token_urlsafe(32),
+        staff_id=staff.id,
+        started_at=now,
+        last_seen_at=now,
     )
     db.session.add(login)
     audit.record("login", staff.id)
@@ -80,15 +86,49 @@ def open_session(staff: Staff) -> LoginSession:
     return login
 
 
+# How stale `last_seen_at` may get before a request writes it again.
+SEEN_GRANULARITY = timedelta(seconds=15)
+
+
 def live_session(session_id: str | None, staff_id: str) -> bool:
-    """Whether a session id names an open sign-in of this staff member."""
+    """Whether a session id names an open sign-in of this staff member.
+
+    A sign-in left without a request for IDLE_MINUTES ends here, on the
+    server, whatever the screen still shows; each request keeps it alive.
+    """
     if not session_id:
         return False
     login = db.session.get(LoginSession, session_id)
-    return login is not None and login.ended_at is None and login.staff_id == staff_id
+    if login is None or login.ended_at is not None or login.staff_id != staff_id:
+        return False
+    now = utcnow()
+    seen = login.last_seen_at or login.started_at
+    minutes = float(current_app.config["IDLE_MINUTES"])
+    if minutes and now - seen > timedelta(minutes=minutes):
+        close_session(session_id, staff_id, reason="idle")
+        if has_request_context():
+            g.signed_out_idle = True
+        return False
+    if now - seen > SEEN_GRANULARITY:
+        login.last_seen_at = now
+        db.session.commit()
+    return True
 
 
-def close_session(session_id: str | None, staff_id: str) -> None:
+def keep_alive(session_id: str | None) -> None:
+    """The associate asked to stay signed in: count now as their last request."""
+    if session_id:
+        db.session.execute(
+            sa.update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+            .values(last_seen_at=utcnow())
+        )
+        db.session.commit()
+
+
+def close_session(
+    session_id: str | None, staff_id: str, reason: str = "signed out"
+) -> None:
     """End a sign-in, so that its cookie no longer works anywhere."""
     if session_id:
         from ..store_book.models import SelectedCustomer
@@ -96,7 +136,7 @@ def close_session(session_id: str | None, staff_id: str) -> None:
         db.session.execute(
             sa.update(LoginSession)
             .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
+            .values(ended_at=utcnow(), end_reason=reason)
         )
         # What the session had ticked in the store book ends with it.
         db.session.execute(
@@ -104,12 +144,22 @@ def close_session(session_id: str | None, staff_id: str) -> None:
                 SelectedCustomer.login_session_id == session_id
             )
         )
-    audit.record("logout", staff_id)
+    audit.record("logout", staff_id, details={"reason": reason})
     db.session.commit()
-    logger.info("%s signed out", staff_id)
+    why = {
+        "idle": f" after {idle_minutes()} minutes without use",
+        "switched": " for another associate",
+    }
+    logger.info("%s signed out%s", staff_id, why.get(reason, ""))
 
 
 def _refuse(staff_id: str | None, reason: str) -> None:
     logger.info("login refused for %s: %s", staff_id or "an unknown staff id", reason)
     audit.record("login.failed", staff_id, details={"reason": reason})
     db.session.commit()
+
+
+def idle_minutes() -> int | float:
+    """IDLE_MINUTES as people read it (10, not 10.0)."""
+    minutes = float(current_app.config["IDLE_MINUTES"])
+    return int(minutes) if minutes.is_integer() else minutes
