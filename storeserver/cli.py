@@ -263,8 +263,12 @@ def insights_validate(legal_entity):
     click.echo(f"Analytics validation of {legal_entity} failed: {label}.", err=True)
     if result.detail:
         click.echo(f"  {result.detail}", err=True)
-    if result.step in ("not_configured", "disabled"):
+    if result.step in ("not_configured", "not_connected"):
+        click.echo("Cards show the nightly values HQ sends.", err=True)
+    elif result.step == "disabled":
         click.echo("Cards show attributes in the measure slots.", err=True)
+    elif result.step == "unknown_legal_entity":
+        pass
     else:
         click.echo(
             "The integration is switched off: cards show attributes in the measure "

@@ -61,6 +61,15 @@ INSIGHTS_TIMEOUT_SECONDS = 5
 INSIGHTS_CACHE_SECONDS = 300
 INSIGHTS_RETRY_AFTER_SECONDS = 60
 SECRET_WARN_DAYS = 30
+# Identity platforms an HQ setting may send the analytics secret to.
+INSIGHTS_AUTHORITIES = [
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+]
+# A plain (non-vault) analytics secret name NAME from HQ is read from
+# INSIGHTS_SECRET_<NAME> here or STORESERVER_INSIGHTS_SECRET_<NAME> in the
+# environment, never from another key.
 
 # Pages.
 PAGE_SIZE = 50

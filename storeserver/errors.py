@@ -140,6 +140,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.response is not None:
+            return error.response  # a page made for this refusal (sign-in throttle)
         messages = {
             400: _l("The request could not be understood."),
             403: _l("Your login does not allow this."),

@@ -56,10 +56,13 @@ def resolve(name: str) -> Secret:
     return found
 
 
-def forget() -> None:
-    """Drop cached secrets (after a rotation, or in tests)."""
-    _cache.clear()
-    _expiries.clear()
+def forget(name: str | None = None) -> None:
+    """Drop cached secrets, or one (after a rotation, or in tests)."""
+    if name is None:
+        _cache.clear()
+        _expiries.clear()
+    else:
+        _cache.delete(name)
 
 
 def _read_local(name: str) -> Secret:
@@ -139,7 +142,7 @@ def secret_client(vault_url: str):
     }
     if not all(values.values()):
         raise SecretError(
-            "token_refused",
+            "store_config",
             "AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET must be set "
             "to read Key Vault",
         )

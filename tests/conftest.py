@@ -89,6 +89,9 @@ def app(tmp_path, template_db, app_config, monkeypatch):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "STORE_ID": "S1",
+        # Many tests move the clock by months while signed in: idle sign-out
+        # is off unless a test turns it on (tests/test_shared_tablets.py).
+        "IDLE_MINUTES": 0,
         **app_config,
     }
     app = create_app(config)

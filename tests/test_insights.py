@@ -67,6 +67,7 @@ class Analytics:
             }
         }
         self.status = 200
+        self.drip = 0.0
         self.calls: list[dict] = []
         self.release = threading.Event()
         self.release.set()
@@ -84,12 +85,22 @@ class Analytics:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if not service.drip:
+                    self.wfile.write(data)
+                    return
+                try:  # a byte at a time: each read is quick, the whole is not
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(service.drip)
+                except OSError:
+                    pass
 
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.block_on_close = False  # a dripping answer may still be going
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(
             target=self.server.serve_forever, args=(0.05,), daemon=True
@@ -441,14 +452,131 @@ def test_a_passing_check_switches_back_on_and_flags_an_expiring_secret(
 def test_the_secret_may_be_a_config_key_instead_of_a_vault_name(
     app, store, analytics, azure, login
 ):
-    app.config["ANALYTICS_APP_SECRET"] = INSIGHTS_SECRET
-    store.pull([insights_record(analytics, secret="ANALYTICS_APP_SECRET")])
+    app.config["INSIGHTS_SECRET_ANALYTICS"] = INSIGHTS_SECRET
+    store.pull([insights_record(analytics, secret="ANALYTICS")])
     azure.vault.secrets_held.clear()  # the vault is not needed
 
     page = validate_as_store_it(login)
 
     assert "Analytics integration checked" in page
     assert INSIGHTS_SECRET not in page
+
+
+def test_a_plain_secret_name_never_reaches_other_config_keys(
+    app, store, analytics, login
+):
+    # HQ naming the store's own secret key gets nothing: plain names are only
+    # looked up under INSIGHTS_SECRET_.
+    store.pull([insights_record(analytics, secret="SECRET_KEY")])
+
+    page = validate_as_store_it(login)
+
+    assert "The check failed: secret not found" in page
+    assert "INSIGHTS_SECRET_SECRET_KEY" in page
+    assert app.config["SECRET_KEY"] not in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"secret": "Zx8Q~a.pasted-value_not-a-name"}, '"secret" must be vault://'),
+        ({"tenant": "my tenant"}, '"tenant" must be a tenant id or domain'),
+        ({"authority": "http://login.example"}, '"authority" must be an https'),
+    ],
+)
+def test_settings_the_identity_platform_would_refuse_are_refused_at_the_pull(
+    store, analytics, changes, message
+):
+    with pytest.raises(FeedError) as refused:
+        store.pull([insights_record(analytics, **changes)])
+
+    assert message in str(refused.value)
+
+
+def test_an_authority_the_store_does_not_trust_fails_the_check(
+    app, store, analytics, login
+):
+    store.pull([insights_record(analytics, authority="https://login.attacker.example")])
+
+    page = validate_as_store_it(login)
+
+    assert "The check failed: the settings from HQ are incomplete" in page
+    assert "login.attacker.example is not one this store trusts" in page
+
+
+def test_a_fixed_secret_is_seen_by_the_next_check_at_once(store, azure, login):
+    azure.vault.secrets_held["insights-secret"] = "an-old-rotated-secret"
+    assert "token refused" in validate_as_store_it(login)
+
+    azure.vault.secrets_held["insights-secret"] = INSIGHTS_SECRET  # no cache flush
+
+    assert "Analytics integration checked" in validate_as_store_it(login)
+
+
+def test_a_revoked_secret_fails_the_next_check_despite_a_cached_token(
+    store, azure, login
+):
+    assert "Analytics integration checked" in validate_as_store_it(login)
+
+    azure.login.clients["insights-app"] = "a-new-secret-the-store-lacks"
+
+    assert "The check failed: token refused" in validate_as_store_it(login)
+
+
+def test_a_nightly_setup_without_a_service_is_not_switched_off(
+    app, store, analytics, login
+):
+    store.pull(
+        [
+            (
+                "insights",
+                {
+                    "legal_entity": "LE1",
+                    "enabled": True,
+                    "mode": "nightly",
+                    "application_id": None,
+                    "tenant": None,
+                    "secret": None,
+                    "environment": None,
+                    "endpoint": None,
+                },
+            )
+        ]
+    )
+
+    page = validate_as_store_it(login)
+
+    assert "Nothing to check: nightly values only" in page
+    assert slots(card_of(login))[0] == "Churn"
+    from storeserver.sync import schedule
+
+    schedule._run(app, "pull")
+    assert slots(card_of(login))[0] == "Churn"
+
+
+def test_a_measure_of_another_legal_entity_cannot_be_taken_over(store, analytics):
+    record = insights_record(analytics, measures=("churn",))
+    record[1]["legal_entity"] = "LE2"
+
+    with pytest.raises(FeedError) as refused:
+        store.pull([record])
+
+    assert "measure churn belongs to legal entity LE1" in str(refused.value)
+
+
+def test_the_card_follows_the_insights_measures_over_older_settings(
+    store, analytics, login
+):
+    store.pull([("settings", {"legal_entity": "LE1", "card_measures": ["clv"]})])
+
+    assert slots(card_of(login)) == ["Churn", "Next best action", "Likes"]
+
+
+def test_an_unknown_legal_entity_is_named_by_the_cli(store, runner):
+    result = runner.invoke(main, ["insights", "validate", "--legal-entity", "NOPE"])
+
+    assert result.exit_code == 1
+    assert "this legal entity is not known here" in result.output
 
 
 def test_a_secret_far_from_expiry_is_not_flagged(store, azure, login):
@@ -479,6 +607,55 @@ def test_the_check_is_refused_to_an_associate(store, login):
 
 
 # -- live values -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"values": [{"account": "ACC-C1", "measures": {"churn_probability": 10**400}}]},
+        {
+            "values": [
+                {
+                    "account": "ACC-C1",
+                    "measures": {"churn_probability": 0.9},
+                    "as_of": "9999-12-31T23:00:00-05:00",
+                }
+            ]
+        },
+        {"values": [], "unknown_measures": 5},
+        {"values": [], "unknown_measures": [{"x": 1}]},
+        {"values": [{"account": ["ACC-C1"], "measures": {"x": [1]}}]},
+        {"values": "none"},
+    ],
+    ids=["huge-number", "far-date", "count", "objects", "odd-types", "no-list"],
+)
+def test_odd_answers_never_break_the_page_or_the_check(
+    store, analytics, login, runner, answer
+):
+    store.pull([insights_record(analytics, mode="live")])
+    analytics.answer = lambda headers, path, body: (200, answer)
+
+    for url in ("/book", "/customers/C1", "/store-book"):
+        staff_id = "M1" if url == "/store-book" else "A1"
+        assert login(staff_id).get(url).status_code in (200, 403)
+    assert login("A1").get("/book", htmx=True).status_code == 200
+    page = validate_as_store_it(login)
+    assert "Internal" not in page
+    _forget_everything()
+    result = runner.invoke(main, ["insights", "validate"])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_service_dripping_its_answer_is_too_slow_for_the_check(
+    app, store, analytics, login
+):
+    app.config["INSIGHTS_TIMEOUT_SECONDS"] = 0.5
+    analytics.drip = 0.05  # about 150 bytes: some 7 s in all
+
+    page = validate_as_store_it(login)
+
+    assert "The check failed: service unreachable" in page
+    assert "did not answer within 0.5 s" in page
 
 
 @pytest.fixture
@@ -520,7 +697,7 @@ def test_a_slow_service_leaves_the_page_on_nightly_values(app, live, login):
     # The late answer still fills the cache: the next page is live.
     live.release.set()
     for _ in range(100):
-        if services._values.get("LE1:ACC-C1") is not None:
+        if not services._in_flight:
             break
         time.sleep(0.05)
     assert "90%" in session.get("/book", htmx=True).get_data(as_text=True)

@@ -95,7 +95,7 @@ def validate_insights():
             ),
             "success",
         )
-    elif result.step in ("not_configured", "disabled"):
+    elif result.step in insights.NOTHING_TO_CHECK:
         flash(_("Nothing to check: %(reason)s.", reason=result.step_label), "error")
     else:
         flash(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 import re
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -71,16 +71,19 @@ def _failed(response) -> bool:
 def _too_many(limit):
     form = LoginForm()
     minutes = max(1, round((limit.reset_at - _now_ts()) / 60))
-    form.password.errors.append(
+    form.password.errors = [
         _(
             "Too many failed sign-ins: wait %(num)d minutes, or ask your manager.",
             num=minutes,
         )
-    )
+    ]
     logger.warning(
-        "sign-in throttled for %s after repeated failures", limit.key.split("/")[-1]
+        "sign-in throttled for %s from %s after repeated failures (%s)",
+        _typed_staff_id().removeprefix("staff:") or "an empty staff id",
+        request.remote_addr,
+        limit.limit,
     )
-    return _login_page(form, 429)
+    return make_response(_login_page(form, 429))
 
 
 def _now_ts() -> float:

@@ -151,13 +151,14 @@ def _load_reference(legal_entity_id: str) -> Reference:
             )
         )
     }
-    on = insights.measures_on(
-        db.session.get(InsightsSettings, legal_entity_id),
-        db.session.get(InsightsState, legal_entity_id),
-    )
-    card_measures = tuple(
-        m for m in (settings.card_measures if settings else None) or () if m in measures
-    )[:CARD_SLOTS]
+    analytics = db.session.get(InsightsSettings, legal_entity_id)
+    on = insights.measures_on(analytics, db.session.get(InsightsState, legal_entity_id))
+    # HQ's analytics settings, when they name measures, say which the card
+    # shows and in what order; otherwise the clienteling settings do.
+    chosen = list(analytics.fields) if analytics and analytics.fields else None
+    if chosen is None:
+        chosen = (settings.card_measures if settings else None) or []
+    card_measures = tuple(m for m in chosen if m in measures)[:CARD_SLOTS]
     activity_types = {
         t.id: ActivityTypeDef(
             id=t.id,

@@ -11,8 +11,11 @@ secret or a token.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -24,6 +27,9 @@ from .. import secretstore
 from ..timeutil import parse_instant
 
 logger = logging.getLogger(__name__)
+
+# An answer for one page of cards is small; anything bigger is not one.
+MAX_ANSWER_BYTES = 5 * 1024 * 1024
 
 
 class InsightsError(Exception):
@@ -110,14 +116,36 @@ def forget() -> None:
         _credentials.clear()
 
 
+def secret_name(conn: Connection) -> str:
+    """Where the resolver looks: the vault name, or INSIGHTS_SECRET_<NAME>.
+
+    A plain name from HQ never reaches an arbitrary config key or environment
+    variable (the store's own secret key, say): it is looked up only under the
+    INSIGHTS_SECRET_ prefix, in the instance config or as
+    STORESERVER_INSIGHTS_SECRET_<NAME> in the environment.
+    """
+    if conn.secret_name.startswith("vault://"):
+        return conn.secret_name
+    return f"INSIGHTS_SECRET_{conn.secret_name}"
+
+
 def token(conn: Connection) -> tuple[str, secretstore.Secret]:
     """An access token for the service, and the secret it was obtained with."""
     from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
+    allowed = current_app.config["INSIGHTS_AUTHORITIES"]
+    if conn.authority and _host(conn.authority) not in allowed:
+        raise InsightsError(
+            "incomplete",
+            f"the authority {_host(conn.authority)} is not one this store trusts "
+            "(INSIGHTS_AUTHORITIES)",
+        )
     try:
-        secret = secretstore.resolve(conn.secret_name)
+        secret = secretstore.resolve(secret_name(conn))
     except secretstore.SecretError as exc:
         raise InsightsError(exc.step, str(exc)) from exc
+    if not secret.value:
+        raise InsightsError("not_found", f"secret {conn.secret_name} is empty")
     try:
         access = _credential(conn, secret).get_token(conn.token_scope)
     except ClientAuthenticationError as exc:
@@ -130,11 +158,25 @@ def token(conn: Connection) -> tuple[str, secretstore.Secret]:
         raise InsightsError(
             "unreachable", "the identity platform could not be reached"
         ) from exc
+    except ValueError as exc:
+        # azure-identity refuses malformed settings before any request.
+        raise InsightsError(
+            "incomplete", f"the identity settings are not valid: {_first_line(exc)}"
+        ) from exc
     return access.token, secret
 
 
+def _host(authority: str) -> str:
+    return urlsplit(authority if "://" in authority else f"https://{authority}").netloc
+
+
 def fetch(conn: Connection, accounts: list[str], timeout: float) -> Answer:
-    """The card measures of these accounts, in one call."""
+    """The card measures of these accounts, in one call of at most `timeout` s.
+
+    The whole answer must arrive within the time, not each read: a service
+    that drips its answer is as unavailable as one that says nothing.
+    """
+    deadline = time.monotonic() + timeout
     access, secret = token(conn)
     body = {
         "account_field": conn.account_field,
@@ -142,51 +184,82 @@ def fetch(conn: Connection, accounts: list[str], timeout: float) -> Answer:
         "measures": list(conn.fields.values()),
     }
     try:
-        response = requests.post(
+        with requests.post(
             conn.url,
             json=body,
             headers={"Authorization": f"Bearer {access}"},
-            timeout=timeout,
-        )
+            timeout=max(0.1, deadline - time.monotonic()),
+            stream=True,
+        ) as response:
+            status = response.status_code
+            content = _read(response, deadline, timeout)
     except requests.Timeout as exc:
-        raise InsightsError(
-            "unreachable", f"the analytics service did not answer within {timeout} s"
-        ) from exc
+        raise _too_slow(timeout) from exc
     except requests.RequestException as exc:
         raise InsightsError(
             "unreachable", f"the analytics service at {conn.endpoint} is unreachable"
         ) from exc
-    if response.status_code in (401, 403):
+    if status in (401, 403):
         raise InsightsError(
             "access_denied",
             f"the analytics service refused application {conn.application_id} "
-            f"(HTTP {response.status_code})",
+            f"(HTTP {status})",
         )
-    answer = _json(response)
-    error = answer.get("error") if isinstance(answer, dict) else None
-    unknown = []
-    if isinstance(error, dict) and error.get("code") == "unknown_measure":
-        unknown = error.get("measures") or []
-    elif response.status_code == 200 and isinstance(answer, dict):
-        unknown = answer.get("unknown_measures") or []
+    try:
+        answer = json.loads(content) if content else None
+    except ValueError:
+        answer = None
+    unknown = _unknown(answer, status)
     if unknown:
         ours = {f: m for m, f in conn.fields.items()}
         named = ", ".join(str(ours.get(f, f)) for f in unknown)
         raise InsightsError(
             "unknown_measure", f"the analytics service does not know: {named}"
         )
-    if response.status_code != 200:
+    if status != 200:
         raise InsightsError(
-            "unreachable", f"the analytics service answered HTTP {response.status_code}"
+            "unreachable", f"the analytics service answered HTTP {status}"
         )
     return Answer(_values(conn, answer), secret.expires_on)
 
 
-def _json(response: requests.Response):
-    try:
-        return response.json()
-    except ValueError:
-        return None
+def _read(response: requests.Response, deadline: float, timeout: float) -> bytes:
+    chunks = []
+    size = 0
+    # read1 returns what has arrived, so the deadline is checked as bytes come.
+    while chunk := response.raw.read1(64 * 1024, decode_content=True):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise InsightsError(
+                "bad_answer", "the analytics service's answer is too big"
+            )
+        if time.monotonic() > deadline:
+            raise _too_slow(timeout)
+    return b"".join(chunks)
+
+
+def _too_slow(timeout: float) -> InsightsError:
+    return InsightsError(
+        "unreachable", f"the analytics service did not answer within {timeout:g} s"
+    )
+
+
+def _unknown(answer, status: int) -> list[str]:
+    if not isinstance(answer, dict):
+        return []
+    error = answer.get("error")
+    if isinstance(error, dict) and error.get("code") == "unknown_measure":
+        named = error.get("measures")
+    elif status == 200:
+        named = answer.get("unknown_measures")
+    else:
+        return []
+    if isinstance(named, str):
+        named = [named]
+    if not isinstance(named, list):
+        return []
+    return [str(n) for n in named if isinstance(n, str | int | float)]
 
 
 def _values(conn: Connection, answer) -> dict:
@@ -199,26 +272,41 @@ def _values(conn: Connection, answer) -> dict:
     for item in answer["values"]:
         if not isinstance(item, dict) or not isinstance(item.get("measures"), dict):
             continue
-        try:
-            as_of = parse_instant(str(item["as_of"])) if item.get("as_of") else None
-        except ValueError:
-            as_of = None
-        measured = {
-            ours[f]: _raw(v)
-            for f, v in item["measures"].items()
-            if f in ours and v is not None
-        }
-        values[str(item.get("account"))] = (measured, as_of)
+        account = item.get("account")
+        if not isinstance(account, str):
+            continue
+        measured = {}
+        for name, value in item["measures"].items():
+            raw = _raw(value)
+            if name in ours and raw is not None:
+                measured[ours[name]] = raw
+        values[account] = (measured, _as_of(item.get("as_of")))
     return values
 
 
-def _raw(value) -> str:
-    # Stored like the nightly values: numbers as float text, texts as they are.
+def _as_of(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        found = parse_instant(value)
+    except (ValueError, OverflowError):
+        return None
+    return found if 1970 <= found.year <= 2999 else None
+
+
+def _raw(value) -> str | None:
+    """A value stored like the nightly ones: numbers as float text, texts as sent."""
+    if value is None or isinstance(value, dict | list):
+        return None
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
-        return repr(float(value))
-    return str(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return repr(number) if math.isfinite(number) else None
+    return str(value)[:400]
 
 
 def _first_line(exc: Exception) -> str:

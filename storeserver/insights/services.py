@@ -9,6 +9,7 @@ time budget: when the service is slow or down the nightly values are shown.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from cachelib import SimpleCache
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from .. import secretstore
 from ..cache import bump_generation
 from ..customers.models import Customer
 from ..extensions import db
@@ -35,6 +37,9 @@ logger = logging.getLogger(__name__)
 # What store IT reads for each step that can fail.
 STEPS = {
     "not_configured": _l("HQ has sent no analytics settings"),
+    "not_connected": _l("nightly values only: there is no service to check"),
+    "unknown_legal_entity": _l("this legal entity is not known here"),
+    "store_config": _l("the store's Azure settings are missing"),
     "disabled": _l("the integration is switched off at HQ"),
     "incomplete": _l("the settings from HQ are incomplete"),
     "bad_name": _l("the secret name is malformed"),
@@ -46,7 +51,13 @@ STEPS = {
     "bad_answer": _l("the service's answer was not understood"),
 }
 # Steps after which the store switches the integration off.
-SWITCHING_OFF = set(STEPS) - {"not_configured", "disabled"}
+NOTHING_TO_CHECK = {
+    "not_configured",
+    "not_connected",
+    "disabled",
+    "unknown_legal_entity",
+}
+SWITCHING_OFF = set(STEPS) - NOTHING_TO_CHECK
 REQUIRED = {
     "endpoint": "endpoint",
     "environment": "environment",
@@ -102,6 +113,11 @@ def connection(settings: InsightsSettings) -> Connection:
     )
 
 
+def connected(settings: InsightsSettings) -> bool:
+    """Whether HQ set up a way to the service at all (else nightly values only)."""
+    return any(getattr(settings, column) for column in REQUIRED)
+
+
 def live_connection(legal_entity_id: str) -> Connection | None:
     """The connection when cards should ask the service live, else None."""
     settings = db.session.get(InsightsSettings, legal_entity_id)
@@ -122,13 +138,23 @@ def validate(legal_entity_id: str, actor=None) -> Validation:
     if actor is not None:
         ensure(actor, Operation.STORE_ADMIN)
     who = getattr(actor, "id", "the system")
+    from ..org.models import LegalEntity
+
+    if db.session.get(LegalEntity, legal_entity_id) is None:
+        return Validation(False, "unknown_legal_entity")
     settings = db.session.get(InsightsSettings, legal_entity_id)
     if settings is None:
         return Validation(False, "not_configured")
     if not settings.enabled:
         return Validation(False, "disabled")
+    if settings.mode == "nightly" and not connected(settings):
+        return Validation(False, "not_connected")
     try:
         conn = connection(settings)
+        # A check reads the secret and asks for a token afresh: a secret fixed
+        # or revoked a minute ago must show now, not when the caches expire.
+        secretstore.forget(client.secret_name(conn))
+        client.forget()
         account = db.session.scalar(
             sa.select(Customer.account_number)
             .where(Customer.legal_entity_id == legal_entity_id, Customer.active)
@@ -142,6 +168,11 @@ def validate(legal_entity_id: str, actor=None) -> Validation:
         )
     except InsightsError as exc:
         result = Validation(False, exc.step, str(exc))
+    except Exception as exc:  # whatever the SDKs or the service do, say so plainly
+        logger.exception(
+            "analytics validation for %s failed unexpectedly", legal_entity_id
+        )
+        result = Validation(False, "bad_answer", f"unexpected {type(exc).__name__}")
     else:
         result = Validation(True, secret_expires_on=answer.secret_expires_on)
     _record(legal_entity_id, result, who)
@@ -153,7 +184,14 @@ def validate_all() -> dict[str, Validation]:
     enabled = db.session.scalars(
         sa.select(InsightsSettings.legal_entity_id).where(InsightsSettings.enabled)
     ).all()
-    return {le: validate(le) for le in enabled}
+    results = {}
+    for le in enabled:
+        try:
+            results[le] = validate(le)
+        except Exception:
+            db.session.rollback()
+            logger.exception("analytics check of %s failed", le)
+    return results
 
 
 def _record(legal_entity_id: str, result: Validation, who: str) -> None:
@@ -231,7 +269,7 @@ def live_values(conn: Connection, accounts: dict[str, str]) -> dict:
     fills the cache for the next page.
     """
     config = current_app.config
-    prefix = f"{conn.legal_entity_id}:"
+    prefix = _prefix(conn)
     found = {}
     missing = []
     for customer_id, account in accounts.items():
@@ -257,7 +295,7 @@ def live_values(conn: Connection, accounts: dict[str, str]) -> dict:
             conn.legal_entity_id,
         )
         return found
-    except InsightsError:
+    except Exception:  # recorded by the worker; the page shows nightly values
         return found
     by_account = {account: cid for cid, account in accounts.items()}
     for account, values in answer.items():
@@ -266,15 +304,29 @@ def live_values(conn: Connection, accounts: dict[str, str]) -> dict:
     return found
 
 
+def _prefix(conn: Connection) -> str:
+    # Cached answers belong to one setup: new fields or a new endpoint ask anew.
+    setup = repr((conn.endpoint, conn.environment, sorted(conn.fields.items())))
+    return f"{conn.legal_entity_id}:{hashlib.sha256(setup.encode()).hexdigest()[:12]}:"
+
+
 def _ask(app, conn: Connection, accounts: list[str]) -> dict:
-    prefix = f"{conn.legal_entity_id}:"
+    prefix = _prefix(conn)
     try:
         with app.app_context():
             config = app.config
             try:
-                answer = client.fetch(
-                    conn, accounts, float(config["INSIGHTS_TIMEOUT_SECONDS"])
-                )
+                try:
+                    answer = client.fetch(
+                        conn, accounts, float(config["INSIGHTS_TIMEOUT_SECONDS"])
+                    )
+                except InsightsError:
+                    raise
+                except Exception as exc:
+                    logger.exception("live measures: unexpected failure")
+                    raise InsightsError(
+                        "bad_answer", f"unexpected {type(exc).__name__}"
+                    ) from exc
             except InsightsError as exc:
                 _last_failure[conn.legal_entity_id] = (utcnow(), exc.step, str(exc))
                 _values.set(

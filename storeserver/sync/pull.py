@@ -55,6 +55,10 @@ from .models import OutboxRow, SyncRun, SyncState
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+VAULT_SECRET = re.compile(r"^vault://[A-Za-z0-9-]{3,24}/[A-Za-z0-9-]{1,127}$")
+PLAIN_SECRET = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
+AUTHORITY = re.compile(r"^(https://)?[A-Za-z0-9.-]+(:\d+)?/?$")
 # Text fields of an insights record, and the columns they go to.
 INSIGHTS_TEXTS = {
     "application_id": "application_id",
@@ -226,6 +230,8 @@ class _Applier:
             )
         elif entity == "measure":
             rows = s.execute(sa.select(MeasureModel.id, MeasureModel.format))
+        elif entity == "measure_owner":
+            rows = s.execute(sa.select(MeasureModel.id, MeasureModel.legal_entity_id))
         elif entity == "customer":
             rows = s.execute(sa.select(Customer.id, Customer.legal_entity_id))
         elif entity == "client_book":
@@ -506,6 +512,11 @@ class _Applier:
     def _upsert_measure(self, r: Record) -> dict:
         d = r.data
         le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
+        owner = self.known("measure_owner").get(d["id"], le)
+        if owner != le:
+            raise FeedError(
+                f"measure {d['id']} belongs to legal entity {owner}", r.line
+            )
         if d["format"] not in MEASURE_FORMATS:
             raise FeedError(
                 f"measure format {d['format']!r} is not one of "
@@ -513,6 +524,7 @@ class _Applier:
                 r.line,
             )
         self.known("measure")[d["id"]] = d["format"]
+        self.known("measure_owner")[d["id"]] = le
         row = {
             "id": d["id"],
             "legal_entity_id": le,
@@ -605,14 +617,31 @@ class _Applier:
         if not endpoint.startswith(("https://", "http://")):
             raise FeedError('"endpoint" must be an http(s) address', r.line)
         secret = row.get("secret_name") or ""
-        if "://" in secret and not secret.startswith("vault://"):
+        if secret and not (VAULT_SECRET.match(secret) or PLAIN_SECRET.match(secret)):
+            # Also catches a secret value pasted where its name belongs.
             raise FeedError(
-                '"secret" must be vault://<vault>/<secret> or a config name', r.line
+                '"secret" must be vault://<vault>/<secret> or a name such as '
+                "ANALYTICS (read from INSIGHTS_SECRET_ANALYTICS)",
+                r.line,
+            )
+        if row.get("tenant") and not TENANT.match(row["tenant"]):
+            raise FeedError('"tenant" must be a tenant id or domain', r.line)
+        authority = row.get("authority") or ""
+        if authority and not AUTHORITY.match(authority):
+            raise FeedError(
+                '"authority" must be an https address or a host name', r.line
             )
         if "measures" in d:
             measures = _insights_measures(r, le)
             for measure in measures:
+                owner = self.known("measure_owner").get(measure["id"], le)
+                if owner != le:
+                    raise FeedError(
+                        f"measure {measure['id']} belongs to legal entity {owner}",
+                        r.line,
+                    )
                 self.known("measure")[measure["id"]] = measure["format"]
+                self.known("measure_owner")[measure["id"]] = le
             row["fields"] = {m["id"]: m.pop("_field") for m in measures}
             row["_measures"] = measures
         return row
