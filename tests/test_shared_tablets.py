@@ -110,7 +110,7 @@ def test_customer_pages_are_never_stored_by_the_browser(world, login):
     assert "no-store" in response.headers["Cache-Control"]
 
 
-# -- switching associate ------------------------------------------------------------------
+# -- switching associate ---------------------------------------------------------------
 
 
 def test_switching_signs_out_and_offers_the_tablets_recent_associates(
@@ -148,7 +148,7 @@ def test_a_recent_associate_only_types_their_password(world, app):
     assert 'id="password"' in page
 
 
-# -- throttling ---------------------------------------------------------------------------
+# -- throttling ------------------------------------------------------------------------
 
 
 def attempt(app, client, staff_id, password, headers=None):
