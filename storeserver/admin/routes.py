@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -17,6 +21,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import cache, current_store, secretstore
+from ..customers import export
 from ..extensions import db
 from ..insights import services as insights
 from ..permissions import Operation, requires
@@ -136,3 +141,37 @@ def flush():
     if request.htmx:
         return render_template("_messages.html")
     return redirect(url_for("admin.index"), 303)
+
+
+@bp.get("/customers")
+@requires(Operation.STORE_ADMIN)
+def customers():
+    """Find a customer whose data was asked for, by id, account number or name."""
+    q = request.args.get("q", "")
+    return render_template(
+        "admin/customers.html", q=q, found=export.find(current_user, q)
+    )
+
+
+@bp.get("/customers/<customer_id>/data")
+@requires(Operation.STORE_ADMIN)
+def customer_data(customer_id):
+    """Everything held on one customer, readable."""
+    data = export.customer_data(current_user, customer_id)
+    return render_template("admin/customer_data.html", data=data)
+
+
+@bp.get("/customers/<customer_id>/data.json")
+@requires(Operation.STORE_ADMIN)
+def customer_data_json(customer_id):
+    """Everything held on one customer, as JSON to hand over."""
+    data = export.customer_data(current_user, customer_id)
+    name = "customer-" + re.sub(r"[^A-Za-z0-9_-]", "_", data["customer"]["id"])
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.json"',
+            "Cache-Control": "no-store",
+        },
+    )

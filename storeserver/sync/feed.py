@@ -29,6 +29,8 @@ ENTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "measure_value": (("customer", "measure"), ("customer", "measure", "value")),
     "client_book": (("id",), ("id", "legal_entity", "staff")),
     "membership": (("book", "customer"), ("book", "customer")),
+    # A customer's data erased at their request (sent as an upsert).
+    "erasure": (("customer",), ("customer",)),
 }
 
 

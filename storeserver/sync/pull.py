@@ -808,6 +808,22 @@ class _Applier:
             [{"c": r["customer_id"], "a": r["attribute_id"]} for r in rows],
         )
 
+    def _upsert_erasure(self, r: Record) -> dict | None:
+        customer_id = r.data["customer"]
+        if not isinstance(customer_id, str):
+            raise FeedError('"customer" must be a string', r.line)
+        if customer_id not in self.known("customer"):
+            self.counts["erasure.not_held"] += 1
+            return None
+        del self.known("customer")[customer_id]
+        return {"customer_id": customer_id, "_touches": ("customer", customer_id)}
+
+    def _write_upsert_erasure(self, rows):
+        from ..customers.erasure import erase
+
+        for row in rows:
+            erase(row["customer_id"])
+
     def _upsert_measure_value(self, r: Record) -> dict:
         d = r.data
         self._ref(r, "customer", d["customer"], "customer")
@@ -871,10 +887,10 @@ class _Applier:
 
     def _upsert_membership(self, r: Record) -> dict | None:
         d = r.data
+        self._ref(r, "customer", d["customer"], "customer")
         if self._local_change(d["customer"]):
             return None
         le = self._ref(r, "client_book", d["book"], "book")
-        self._ref(r, "customer", d["customer"], "customer")
         row = {"book_id": d["book"], "customer_id": d["customer"]}
         exclusive = self.known("settings").get(le, True)
         row["sole_customer_id"] = d["customer"] if exclusive else None
