@@ -22,7 +22,7 @@ def main():
 
 def register(app) -> None:
     """Put the store's commands on the app (so `flask --app storeserver` has them)."""
-    for command in (serve, sync, insights, demo, staff):
+    for command in (serve, sync, insights, import_group, demo, staff):
         app.cli.add_command(command)
 
 
@@ -276,6 +276,34 @@ def insights_validate(legal_entity):
             err=True,
         )
     sys.exit(1)
+
+
+@click.group("import")
+def import_group():
+    """Files HQ hands over outside the feed."""
+
+
+@import_group.command("customers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_customers(path):
+    """Apply an HQ customer file (CSV, any of the usual encodings), all or nothing."""
+    from . import current_store
+    from .sync.customer_file import import_file
+    from .sync.feed import FeedError
+
+    store = current_store()
+    if store is None:
+        click.echo("This store is not known yet: run `storeserver sync pull`.")
+        sys.exit(1)
+    try:
+        counts, encoding = import_file(path, store.legal_entity_id)
+    except FeedError as exc:
+        click.echo(f"{path.name} refused, nothing imported: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{path.name}: read as {encoding}")
+    for name, count in sorted(counts.items()):
+        click.echo(f"  {name:<28} {count:>8,}")
 
 
 @click.group()

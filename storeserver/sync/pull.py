@@ -1100,3 +1100,25 @@ def _attribute_values(
             raise bad('a yearless date "--MM-DD"') from exc
         return [(str(value), None)]
     raise bad("a value of a known type")
+
+
+def apply_records(records_: Iterable[Record], source: str) -> Counter:
+    """Apply records that come without a feed (an HQ file): all or nothing.
+
+    The watermark does not move: such a file is not part of the feed's order.
+    """
+    counts: Counter = Counter()
+    header = Header(store="", kind="delta", watermark="")
+    try:
+        applier = _Applier(header, counts)
+        for record in records_:
+            applier.add(record)
+        applier.finish()
+        bump_generation()
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        logger.warning("HQ file %s refused: %s", source, exc)
+        raise
+    logger.info("HQ file %s applied: %d records", source, sum(counts.values()))
+    return counts
