@@ -32,12 +32,11 @@ logger = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 
 
-class InsightsError(Exception):
-    """The integration failed; `step` names where (shown to store IT)."""
+class InsightsError(secretstore.SecretError):
+    """The integration failed; `step` names where (shown to store IT).
 
-    def __init__(self, step: str, message: str):
-        self.step = step
-        super().__init__(message)
+    Reading the secret is the first step, so its errors are of the same kind.
+    """
 
 
 @dataclass(frozen=True)
