@@ -106,8 +106,7 @@ def main() -> None:
         {
             "WTF_CSRF_ENABLED": False,
             "LOG_LEVEL": "ERROR",
-            "ANALYTICS_SECRET": "bench-only",
-            "INSIGHTS_RETRY_AFTER_SECONDS": 0,
+            "INSIGHTS_SECRET_BENCH": "bench-only",
         }
     )
     app.extensions["insights_credential_factory"] = lambda conn, secret: (
@@ -125,7 +124,7 @@ def main() -> None:
             "mode": mode,
             "application_id": "bench-app",
             "tenant": "bench-tenant",
-            "secret": "ANALYTICS_SECRET",
+            "secret": "BENCH",
             "environment": "bench",
             "endpoint": service.url,
             "account_field": "account",
@@ -169,6 +168,8 @@ def main() -> None:
     calls = service.calls
     cold = timed(book_cold, args.runs)
     cold_calls = service.calls - calls
+    if not cold_calls:
+        sys.exit("the analytics service was never asked: the live setup is broken")
 
     budget = app.config["INSIGHTS_BUDGET_SECONDS"]
     service.delay = budget * 4

@@ -332,7 +332,8 @@ def _ask(app, conn: Connection, accounts: list[str]) -> dict:
                 _values.set(
                     prefix + "#down",
                     True,
-                    timeout=int(config["INSIGHTS_RETRY_AFTER_SECONDS"]),
+                    # cachelib keeps a timeout of 0 forever: at least a second.
+                    timeout=max(1, int(config["INSIGHTS_RETRY_AFTER_SECONDS"])),
                 )
                 logger.warning(
                     "live measures for %s unavailable at %s: %s; nightly values shown",
@@ -347,7 +348,8 @@ def _ask(app, conn: Connection, accounts: list[str]) -> dict:
             for account in accounts:
                 measured, as_of = answer.values.get(account, ({}, None))
                 values[account] = (measured, as_of or fetched)
-                _values.set(prefix + account, values[account], timeout=ttl)
+                if ttl > 0:  # 0 means no cache (cachelib would keep it forever)
+                    _values.set(prefix + account, values[account], timeout=ttl)
             return values
     finally:
         with _in_flight_lock:
