@@ -1,13 +1,20 @@
-"""Fixtures: an app on a fresh SQLite file per test, HQ feeds, and logins.
+"""Fixtures: an app on a fresh database per test, HQ feeds, and logins.
 
 The schema is built once per session by running the migrations into a
-template file; each test copies that file, so every test starts from a
+template database; each test gets a copy of it, so every test starts from a
 migrated, empty database without paying for Alembic each time.
+
+The suite runs on SQLite unless STORESERVER_TEST_DATABASE_URL names a
+PostgreSQL server (any database on it; the role must be allowed to create
+databases). There the template is a database of its own and each test's
+database is created from it with CREATE DATABASE ... TEMPLATE, then dropped.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -15,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from storeserver import create_app, upgrade_database
@@ -53,14 +61,82 @@ def compiled_catalogs():
                 write_mo(target, read_po(source, locale=po.parent.parent.name))
 
 
+TEST_DATABASE_URL = os.environ.get("STORESERVER_TEST_DATABASE_URL", "")
+
+
+class SQLiteDatabases:
+    """A template file migrated once; each test copies it."""
+
+    def __init__(self, folder: Path):
+        self.template = folder / "template.sqlite3"
+        self.template_url = f"sqlite:///{self.template}"
+
+    def create(self, folder: Path) -> str:
+        path = folder / "store.sqlite3"
+        shutil.copy(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        """Nothing to do: the file goes with the test's temporary folder."""
+
+    def close(self) -> None:
+        pass
+
+
+class PostgreSQLDatabases:
+    """A template database migrated once; each test's database is made from it."""
+
+    def __init__(self, server_url: str):
+        self.server = sa.make_url(server_url)
+        # The process id keeps two runs against one server apart.
+        self.prefix = f"storeserver_test_{os.getpid()}"
+        self.numbers = itertools.count(1)
+        self.admin = sa.create_engine(
+            self.server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+        with self.admin.connect() as connection:
+            version = connection.dialect.server_version_info
+        # FILE_COPY (PostgreSQL 15) copies a small template faster than the
+        # default, which writes every page of it to the WAL.
+        self.strategy = " STRATEGY FILE_COPY" if version >= (15,) else ""
+        self.template = f"{self.prefix}_template"
+        self._execute(f"DROP DATABASE IF EXISTS {self.template} WITH (FORCE)")
+        self._execute(f"CREATE DATABASE {self.template}")
+        self.template_url = self._url(self.template)
+
+    def _url(self, database: str) -> str:
+        return self.server.set(database=database).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(sql)
+
+    def create(self, folder: Path) -> str:
+        name = f"{self.prefix}_{next(self.numbers)}"
+        self._execute(f"CREATE DATABASE {name} TEMPLATE {self.template}{self.strategy}")
+        return self._url(name)
+
+    def drop(self, url: str) -> None:
+        # FORCE: a child process the test killed may still have its session.
+        name = sa.make_url(url).database
+        self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def close(self) -> None:
+        self._execute(f"DROP DATABASE IF EXISTS {self.template} WITH (FORCE)")
+        self.admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("template")
-    path = folder / "template.sqlite3"
+def databases(tmp_path_factory):
+    """Where each test's database comes from, its template migrated once."""
+    if TEST_DATABASE_URL:
+        source = PostgreSQLDatabases(TEST_DATABASE_URL)
+    else:
+        source = SQLiteDatabases(tmp_path_factory.mktemp("template"))
     app = create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "SQLALCHEMY_DATABASE_URI": source.template_url,
             "SECRET_KEY": "template",
         }
     )
@@ -68,8 +144,10 @@ def template_db(tmp_path_factory) -> Path:
     with app.app_context():
         from storeserver.extensions import db
 
+        # PostgreSQL copies a template only while nobody is connected to it.
         db.engine.dispose()
-    return path
+    yield source
+    source.close()
 
 
 @pytest.fixture
@@ -79,15 +157,17 @@ def app_config(tmp_path) -> dict:
 
 
 @pytest.fixture
-def app(tmp_path, template_db, app_config, monkeypatch):
+def app(tmp_path, databases, app_config, monkeypatch):
     instance = tmp_path / "instance"
     instance.mkdir()
-    db_path = tmp_path / "store.sqlite3"
-    shutil.copy(template_db, db_path)
+    url = databases.create(tmp_path)
     monkeypatch.setenv("STORESERVER_INSTANCE_PATH", str(instance))
+    # A developer's DATABASE_URL would win over the test's database in the
+    # child processes some tests start: it must never be a real store's.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     config = {
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "SQLALCHEMY_DATABASE_URI": url,
         "STORE_ID": "S1",
         **app_config,
     }
@@ -97,6 +177,7 @@ def app(tmp_path, template_db, app_config, monkeypatch):
         from storeserver.extensions import db
 
         db.engine.dispose()
+    databases.drop(url)
 
 
 @pytest.fixture
