@@ -85,9 +85,9 @@ class SQLiteFiles:
 class PostgreSQLDatabase:
     """One database migrated once; each test starts with its tables emptied.
 
-    Emptying the tables costs a few milliseconds; copying a template database
-    (CREATE DATABASE ... TEMPLATE) costs five times more, as it copies the
-    system catalogs too.
+    Emptying the tables costs 5-10 ms; copying a template database (CREATE
+    DATABASE ... TEMPLATE) costs 5 to 20 times more, as it copies the system
+    catalogs too, and more still when the machine is busy.
     """
 
     def __init__(self, server_url: str):
