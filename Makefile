@@ -25,9 +25,19 @@ run: install
 	$(BIN)/storeserver demo setup
 	$(BIN)/storeserver serve
 
-## The whole test suite, browser tests included.
+# A PostgreSQL server for the suite's second run, such as the throwaway one
+# `bash .ci/postgres` starts and names; empty: SQLite only.
+TEST_POSTGRESQL_URL ?=
+
+## The whole test suite, browser tests included: on SQLite, then on PostgreSQL
+## when TEST_POSTGRESQL_URL is set.
 test: install
-	$(BIN)/python -m pytest
+	STORESERVER_TEST_DATABASE_URL= $(BIN)/python -m pytest
+ifneq ($(TEST_POSTGRESQL_URL),)
+	STORESERVER_TEST_DATABASE_URL='$(TEST_POSTGRESQL_URL)' $(BIN)/python -m pytest
+else
+	@echo "Not run on PostgreSQL: set TEST_POSTGRESQL_URL (bash .ci/postgres starts a server)."
+endif
 
 lint: install
 	$(BIN)/ruff check storeserver tests

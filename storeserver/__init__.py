@@ -80,10 +80,27 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{instance / 'storeserver.sqlite3'}"
         )
+    app.config["SQLALCHEMY_DATABASE_URI"] = _with_driver(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
     for key in ("HQ_FEED_DIR", "HQ_OUTBOX_DIR"):
         app.config[key] = str(instance / app.config[key])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def _with_driver(uri: str) -> str:
+    """A PostgreSQL URL without a driver ("postgresql://...") uses psycopg 3.
+
+    Hosting services hand out such URLs, and SQLAlchemy would otherwise look
+    for psycopg2, which the project does not install.
+    """
+    url = sa.make_url(uri)
+    if url.drivername in ("postgres", "postgresql"):
+        return url.set(drivername="postgresql+psycopg").render_as_string(
+            hide_password=False
+        )
+    return uri
 
 
 def _instance_secret_key(instance: Path) -> str:
@@ -136,9 +153,18 @@ def _import_models() -> None:
 
 
 def _prepare_database(app: Flask) -> None:
-    """SQLite: WAL journal, foreign keys on, and a busy timeout, on every connection."""
+    """Settings every new connection gets, by database.
+
+    SQLite: WAL journal, foreign keys on, and a busy timeout. PostgreSQL: the
+    session's time zone is UTC, as the stored instants are (naive UTC), so
+    that the server's own zone never shifts one.
+    """
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "connect", _postgresql_session)
+        sa.event.listen(engine, "handle_error", _without_row_data)
+        return
     if engine.dialect.name != "sqlite":
         return
     timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -152,6 +178,31 @@ def _prepare_database(app: Flask) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+
+
+def _postgresql_session(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    # The driver opened a transaction for the SET: a rollback would undo it.
+    dbapi_connection.commit()
+
+
+def _without_row_data(context) -> None:
+    """Keep PostgreSQL's row data out of an error's message, hence out of the log.
+
+    The server details a failed constraint with the row or the key values
+    ("Failing row contains (...)"): a note's body or a customer's details. The
+    message keeps the server's first line only; `orig.diag` keeps the rest.
+    """
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    wrapped = context.sqlalchemy_exception
+    if diag is None or not diag.message_detail or wrapped is None:
+        return
+    orig.args = (diag.message_primary or type(orig).__name__,)
+    # The wrapping error wrote its message from the original one's.
+    wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {orig}",)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -386,3 +386,4 @@ def test_sql_errors_carry_no_parameters(app):
             )
         db.session.rollback()
     assert "Secret body" not in str(raised.value)
+    assert "Secret body" not in str(raised.value.orig)  # the cause, in tracebacks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -50,7 +51,11 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeyp
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(app):
+def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path, monkeypatch):
+    # An app on SQLite whatever database the suite runs on: these settings are
+    # SQLite's own, and a store runs on SQLite by default.
+    app = make(tmp_path, monkeypatch)
+
     with app.app_context():
         pragma = {
             name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
@@ -58,6 +63,40 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(app):
         }
 
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+
+
+def test_an_instant_is_stored_and_read_back_as_naive_utc(app):
+    # The suite's PostgreSQL server runs in a time zone far from UTC: were the
+    # session's zone the server's, the aware instant would be shifted by it.
+    from storeserver.sync.models import SyncRun
+
+    with app.app_context():
+        db.session.add(
+            SyncRun(
+                kind="pull",
+                started_at=datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+                finished_at=datetime(2026, 3, 29, 1, 30),
+            )
+        )
+        db.session.commit()
+        db.session.expunge_all()
+        run = db.session.scalars(sa.select(SyncRun)).one()
+
+    assert (run.started_at, run.finished_at) == (
+        datetime(2026, 3, 29, 0, 30),
+        datetime(2026, 3, 29, 1, 30),
+    )
+
+
+def test_a_postgresql_url_without_a_driver_uses_psycopg(tmp_path, monkeypatch):
+    monkeypatch.setenv("STORESERVER_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://store@db.example.com/paris")
+
+    app = create_app()
+
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://store@db.example.com/paris"
+    )
 
 
 def test_migrations_match_the_models(app):

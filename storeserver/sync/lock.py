@@ -77,7 +77,8 @@ def sync_lock(what: str) -> Iterator[None]:
         except sa.exc.IntegrityError:
             db.session.rollback()
     # One UPDATE takes the lock only when it is free or expired: atomic in
-    # SQLite (one writer at a time) and in PostgreSQL (row lock).
+    # SQLite (one writer at a time) and in PostgreSQL (the row is locked, and a
+    # second UPDATE waiting for it checks the condition again on the new row).
     try:
         taken = db.session.execute(
             table.update()
@@ -89,8 +90,10 @@ def sync_lock(what: str) -> Iterator[None]:
         ).rowcount
         db.session.commit()
     except sa.exc.OperationalError as exc:
-        # SQLite: another run is writing its feed and the busy timeout ran out.
         db.session.rollback()
+        if db.session.get_bind().dialect.name != "sqlite":
+            raise
+        # SQLite: another run is writing its feed and the busy timeout ran out.
         raise SyncBusy("another run writing to the database", now) from exc
     if not taken:
         current = db.session.get(SyncLock, NAME)
