@@ -29,13 +29,24 @@ run: install
 # `bash .ci/postgres` starts and names; empty: SQLite only.
 TEST_POSTGRESQL_URL ?=
 
-## The whole test suite, browser tests included: on SQLite, then on PostgreSQL
-## when TEST_POSTGRESQL_URL is set.
+## The whole test suite, browser tests included: on SQLite and, when
+## TEST_POSTGRESQL_URL is set, on PostgreSQL at the same time (one core each;
+## the PostgreSQL run's output goes to build/test-postgresql.log, its end is
+## shown after the SQLite run's).
 test: install
-	STORESERVER_TEST_DATABASE_URL= $(BIN)/python -m pytest
 ifneq ($(TEST_POSTGRESQL_URL),)
-	STORESERVER_TEST_DATABASE_URL='$(TEST_POSTGRESQL_URL)' $(BIN)/python -m pytest
+	@mkdir -p build
+	@STORESERVER_TEST_DATABASE_URL='$(TEST_POSTGRESQL_URL)' $(BIN)/python -m pytest \
+	    -p no:cacheprovider --basetemp=build/pytest-postgresql \
+	    > build/test-postgresql.log 2>&1 & postgresql=$$!; \
+	STORESERVER_TEST_DATABASE_URL= $(BIN)/python -m pytest --basetemp=build/pytest-sqlite; \
+	sqlite=$$?; wait $$postgresql; postgresql=$$?; \
+	echo "--- the same suite on PostgreSQL (build/test-postgresql.log):"; \
+	if [ $$postgresql -eq 0 ]; then tail -n 5 build/test-postgresql.log; \
+	else tail -n 400 build/test-postgresql.log; fi; \
+	test $$sqlite -eq 0 -a $$postgresql -eq 0
 else
+	STORESERVER_TEST_DATABASE_URL= $(BIN)/python -m pytest
 	@echo "Not run on PostgreSQL: set TEST_POSTGRESQL_URL (bash .ci/postgres starts a server)."
 endif
 
