@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -23,7 +25,16 @@ from waitress.server import create_server
 
 from storeserver import create_app
 
-from ..conftest import HQ, PASSWORD, base_records, customer, value
+from ..conftest import (
+    ALL_BOOK_OPS,
+    HQ,
+    PASSWORD,
+    STORE_IT_OPS,
+    base_records,
+    customer,
+    staff,
+    value,
+)
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -120,8 +131,22 @@ def serving(app) -> Iterator[LiveServer]:
     try:
         yield LiveServer(f"http://127.0.0.1:{server.effective_port}", app)
     finally:
-        server.close()
-        thread.join(timeout=5)
+        stop(server, thread)
+
+
+def stop(server, thread: threading.Thread) -> None:
+    """Stop waitress at once, open connections included.
+
+    XXX: closing the server from this thread races its loop (select() on a
+    closed socket fails in the server's thread), and the loop runs on while
+    the browser keeps connections open. The loop's own trigger closes every
+    socket from inside the loop, which then ends.
+    """
+    from waitress import wasyncore
+
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
@@ -181,6 +206,49 @@ def module_store(
 
         with app.app_context():
             db.engine.dispose()
+
+
+STORE_ZONE = ZoneInfo("Europe/Paris")  # the zone of `base_records`' store
+
+
+def store_today() -> date:
+    return datetime.now(STORE_ZONE).date()
+
+
+def furnish(store: ModuleStore) -> None:
+    """A little of everything to show on the pages.
+
+    Store IT (T1), an associate with an empty book (E1), Zoë Martin's birthday
+    today, a brand and a measure on her card, a colleague's note and one of
+    A1's, and two of A1's activities with her today (a call, a fitting).
+    """
+    from storeserver.activities.services import ActivityInput, create_activity
+    from storeserver.extensions import db
+    from storeserver.notes.services import add_note
+    from storeserver.org.models import Staff, Store
+
+    today = store_today()
+    store.hq.pull(
+        [
+            staff("T1", "Tom", "Informatique", STORE_IT_OPS),
+            staff("E1", "Eva", "Nouvelle", ALL_BOOK_OPS),
+            value("C1", "anniversaire", today.strftime("--%m-%d")),
+            value("C1", "marque", "Maison Test"),
+            ("measure_value", {"customer": "C1", "measure": "churn", "value": 0.42}),
+        ]
+    )
+    with store.app.test_request_context():
+        marc = db.session.get(Staff, "B1")
+        ines = db.session.get(Staff, "A1")
+        shop = db.session.get(Store, "S1")
+        add_note(marc, "C1", "Came in for the winter sale")
+        add_note(ines, "C1", "Prefers Tuesdays")
+        call = ActivityInput("CALL", "Asked about the bags", day=today)
+        create_activity(ines, shop, "C1", call)
+        fitting = ActivityInput(
+            "APPT", "Fitting", day=today, start=time(10), end=time(10, 45)
+        )
+        create_activity(ines, shop, "C1", fitting)
 
 
 def sign_in(page: Page, server, staff_id: str = "A1") -> None:

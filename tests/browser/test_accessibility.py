@@ -2,77 +2,30 @@
 
 One store serves the whole module; each role signs in once and walks its
 pages, and axe checks each state as the associate sees it (after the htmx
-swap). A finding of serious or critical impact fails the test with the rule,
-the element and the reason.
+swap). The issue asks for no serious or critical finding; the pages have
+none of any impact, and the module keeps it so: any finding fails the test
+with the rule, the element and the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ..conftest import ALL_BOOK_OPS, STORE_IT_OPS, staff, value
 from .axe import AXE_SOURCE, assert_accessible, axe_violations, describe
-from .conftest import PHONE, signed_in
+from .conftest import PHONE, furnish, signed_in
 
-STORE_ZONE = ZoneInfo("Europe/Paris")
 COUNTER_PC = {"width": 1366, "height": 768}
 ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
-
-
-def store_today():
-    return datetime.now(STORE_ZONE).date()
 
 
 @pytest.fixture(scope="module")
 def store(module_store):
     """The module's store, with a little of everything to show."""
-    today = store_today()
-    module_store.hq.pull(
-        [
-            staff("T1", "Tom", "Informatique", STORE_IT_OPS),
-            staff("E1", "Eva", "Nouvelle", ALL_BOOK_OPS),
-            value("C1", "anniversaire", today.strftime("--%m-%d")),
-            value("C1", "marque", "Maison Test"),
-            ("measure_value", {"customer": "C1", "measure": "churn", "value": 0.42}),
-        ]
-    )
-    _seed(module_store.app, today)
+    furnish(module_store)
     return module_store
-
-
-def _seed(app, today) -> None:
-    """A colleague's note on Zoë Martin and two of A1's activities with her."""
-    from storeserver.activities.services import ActivityInput, create_activity
-    from storeserver.extensions import db
-    from storeserver.notes.services import add_note
-    from storeserver.org.models import Staff, Store
-
-    with app.test_request_context():
-        marc = db.session.get(Staff, "B1")
-        ines = db.session.get(Staff, "A1")
-        shop = db.session.get(Store, "S1")
-        add_note(marc, "C1", "Came in for the winter sale")
-        add_note(ines, "C1", "Prefers Tuesdays")
-        create_activity(
-            ines, shop, "C1", ActivityInput("CALL", "Asked about the bags", day=today)
-        )
-        create_activity(
-            ines,
-            shop,
-            "C1",
-            ActivityInput(
-                "APPT",
-                "Fitting",
-                day=today,
-                start=datetime.strptime("10:00", "%H:%M").time(),
-                end=datetime.strptime("10:45", "%H:%M").time(),
-            ),
-        )
 
 
 def check(page: Page, where: str) -> None:
