@@ -86,6 +86,17 @@ document.addEventListener("htmx:afterSwap", function (event) {
   }
 });
 
+// A search box sends its text as the associate types. The change event it
+// fires when left (a tap on a card's tick) would send the same search again,
+// and the cards drawn anew would drop the tick just made: that one is not
+// sent.
+document.addEventListener("htmx:confirm", function (event) {
+  var trigger = event.detail.triggeringEvent;
+  if (trigger && trigger.type === "change" && trigger.target.type === "search") {
+    event.preventDefault();
+  }
+});
+
 // Escape closes an open confirmation, as its Cancel link does.
 document.addEventListener("keydown", function (event) {
   if (event.key !== "Escape") {

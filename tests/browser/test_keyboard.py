@@ -178,3 +178,25 @@ def test_a_page_link_puts_focus_on_the_new_page(page: Page, live_server):
     # The next Tab continues on the new page: the remove button, then its
     # first card.
     assert press_until(page, page.get_by_label("Tick Paul Durand")) == 2
+
+
+def test_leaving_the_search_box_for_a_tick_keeps_the_tick(page: Page, live_server):
+    sign_in(page, live_server)
+    page.goto(live_server("/book"))
+    search = page.get_by_label("Search name, e-mail or phone")
+    press_until(page, search)
+    page.keyboard.type("du")
+    expect(card_names(page)).to_have_text(["Jean Dupont", "Paul Durand"])
+    expect(page).to_have_url(live_server("/book?q=du"))
+    sent = []
+    page.on("request", lambda request: sent.append(request.url))
+
+    # Leaving the box fires its change event: the same search is not sent
+    # again, so the cards are not drawn anew under the tick.
+    box = page.get_by_label("Tick Jean Dupont")
+    press_until(page, box)
+    page.keyboard.press("Space")
+    page.wait_for_timeout(600)
+
+    expect(box).to_be_checked()
+    assert not [url for url in sent if "/book" in url], sent

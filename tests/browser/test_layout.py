@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import PHONE, SMALL_TABLET, TABLET, furnish, signed_in
-from .layout import small_targets, sideways_overflow
+from .layout import sideways_overflow, small_targets
 
 WINDOWS = {"tablet, upright": SMALL_TABLET, "tablet": TABLET, "phone": PHONE}
 
