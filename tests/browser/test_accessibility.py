@@ -22,6 +22,12 @@ ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
 
 
 @pytest.fixture(scope="module")
+def module_app_config() -> dict:
+    # Pages of three cards: A1's four customers need page links.
+    return {"PAGE_SIZE": 3}
+
+
+@pytest.fixture(scope="module")
 def store(module_store):
     """The module's store, with a little of everything to show."""
     furnish(module_store)
@@ -56,8 +62,14 @@ def test_associate_pages(browser: Browser, store):
         check(page, "today's page")
 
         page.goto(store("/book"))
-        expect(page.locator("#card-list .card")).to_have_count(4)
+        expect(page.locator("#card-list .card")).to_have_count(3)
         check(page, "my client book")
+
+        page.get_by_role("navigation", name="Pages").get_by_role(
+            "link", name="Page 2"
+        ).click()
+        expect(page.locator("#card-list .card")).to_have_count(1)
+        check(page, "my client book, page 2 (swapped in)")
 
         page.locator("#q").fill("nobody at all")
         expect(page.locator("#card-list .empty")).to_be_visible()
@@ -242,8 +254,24 @@ def test_empty_book(browser: Browser, store):
 def test_store_book_pages(browser: Browser, store):
     with signed_in(browser, store, "M1") as page:
         page.goto(store("/store-book"))
-        expect(page.locator("#card-list .card").first).to_be_visible()
+        expect(page.locator("#card-list .card")).to_have_count(3)
         check(page, "the store book")
+
+        page.get_by_role("navigation", name="Pages").get_by_role(
+            "link", name="Page 2"
+        ).click()
+        expect(page).to_have_url(store("/store-book?page=2"))
+        check(page, "the store book, page 2 (swapped in)")
+
+        page.locator("#owner-filter").get_by_label("Marc Exemple").check()
+        expect(page.locator("#card-count")).to_contain_text("match")
+        check(page, "the store book filtered by owner")
+
+        page.goto(store("/store-book?q=nobody+at+all"))
+        expect(page.locator("#card-list .empty")).to_be_visible()
+        check(page, "the store book filtered with no result")
+
+        page.goto(store("/store-book"))
 
         page.get_by_label("Tick Jean Dupont").check()
         expect(page.locator("#selection .count")).to_have_text("1 customer selected")
