@@ -7,9 +7,10 @@ Usage::
 Builds the demo store in a temporary instance folder (migrated database, demo
 HQ feeds pulled for PAR-01), serves it with waitress on a free port of
 127.0.0.1, signs in as the demo associate S1001 in Chromium and writes PNG
-files: the tablet pages at 1024x768 and the client book at phone width
-(390x844). Nothing outside the temporary folder and the output folder is
-touched.
+files: the pages on a tablet held sideways (1024x768), the client book and
+the customer page on a tablet held upright (768x1024), and the main pages at
+phone width (390x844). Nothing outside the temporary folder and the output
+folder is touched.
 
 Chromium: Playwright's own browser if it is installed, else Debian's
 /usr/bin/chromium (set STORESERVER_CHROMIUM to use another one).
@@ -32,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TABLET = {"width": 1024, "height": 768}
+UPRIGHT = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -103,6 +105,14 @@ def sign_in(page, base: str, staff_id: str = "S1001") -> None:
     expect(page.locator("#card-count")).to_be_visible()
 
 
+def open_first_customer(page, base: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/book")
+    page.locator("#card-list .card .name a").first.click()
+    expect(page.locator("article.customer h1")).to_be_visible()
+
+
 def shoot(page, path: Path) -> None:
     # Let the focus ring and caret settle out of the picture.
     page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -128,6 +138,10 @@ def take_screenshots(base: str, out: Path) -> None:
 
             sign_in(page, base)
             shoot(page, out / "client-book.png")
+            page.goto(f"{base}/")
+            expect(page.locator("#agenda-title")).to_be_visible()
+            shoot(page, out / "today.png")
+            page.goto(f"{base}/book")
 
             page.locator('input[name="a.likes"][value="Shoes"]').check()
             expect(page).to_have_url(re.compile(r"[?&]a\.likes=Shoes(&|$)"))
@@ -187,6 +201,16 @@ def take_screenshots(base: str, out: Path) -> None:
             shoot(page, out / "calendar-week.png")
             manager.close()
 
+            upright = browser.new_context(
+                viewport=UPRIGHT, locale="en-GB", color_scheme="light"
+            )
+            page = upright.new_page()
+            sign_in(page, base)
+            shoot(page, out / "client-book-upright.png")
+            open_first_customer(page, base)
+            shoot(page, out / "customer-upright.png")
+            upright.close()
+
             phone = browser.new_context(
                 viewport=PHONE,
                 locale="en-GB",
@@ -198,6 +222,22 @@ def take_screenshots(base: str, out: Path) -> None:
             page = phone.new_page()
             sign_in(page, base)
             shoot(page, out / "client-book-phone.png")
+            # The filter panel comes first on a phone; the cards follow it.
+            page.evaluate(
+                "document.getElementById('card-count').scrollIntoView({block: 'start'})"
+            )
+            shoot(page, out / "client-book-cards-phone.png")
+            page.goto(f"{base}/")
+            shoot(page, out / "today-phone.png")
+            page.goto(f"{base}/book/add")
+            page.locator("#add-q").fill("ma")
+            expect(page.locator("#add-results .candidate").first).to_be_visible()
+            shoot(page, out / "add-customers-phone.png")
+            open_first_customer(page, base)
+            shoot(page, out / "customer-phone.png")
+            page.goto(f"{base}/calendar?view=week")
+            expect(page.locator("#calendar")).to_be_visible()
+            shoot(page, out / "calendar-week-phone.png")
             phone.close()
         finally:
             browser.close()

@@ -49,6 +49,9 @@ def _form_page(form, customer, activity=None, status=200, customers=None):
         "activity": activity,
         "customers": customers,
         "next": request.values.get("next", ""),
+        # A new activity's form sent from the customer page goes back into
+        # that page, as one of its sections.
+        "embedded": wants_fragment() and activity is None and customer is not None,
     }
     template = "activities/_form.html" if wants_fragment() else "activities/form.html"
     body = render_template(template, **context)

@@ -62,6 +62,11 @@ def _edit_form(note_id: int, **data) -> NoteForm:
     return NoteForm(prefix=f"note-{note_id}", **data)
 
 
+def _of(note):
+    """The note's customer: a page of its own is titled with their name."""
+    return customer_of(current_user, note.customer_id)
+
+
 @bp.get("/notes/<int:note_id>")
 @requires(Operation.VIEW_CUSTOMER)
 def show(note_id: int):
@@ -79,7 +84,7 @@ def edit(note_id: int):
     note = services.note_to_edit(current_user, note_id)
     form = _edit_form(note.id, formdata=None, body=note.body, version=str(note.version))
     template = "notes/_edit.html" if wants_fragment() else "notes/edit.html"
-    return render_template(template, note=note, form=form)
+    return render_template(template, note=note, form=form, customer=_of(note))
 
 
 @bp.post("/notes/<int:note_id>")
@@ -104,14 +109,18 @@ def update(note_id: int):
         template = "notes/_conflict.html" if wants_fragment() else "notes/conflict.html"
         return (
             render_template(
-                template, note=conflict.note, yours=conflict.yours, form=merge
+                template,
+                note=conflict.note,
+                yours=conflict.yours,
+                form=merge,
+                customer=_of(conflict.note),
             ),
             409,
         )
     except InvalidInput as invalid:
         form.body.errors = [str(invalid.message)]
         template = "notes/_edit.html" if wants_fragment() else "notes/edit.html"
-        return render_template(template, note=note, form=form), 422
+        return render_template(template, note=note, form=form, customer=_of(note)), 422
 
     if wants_fragment():
         return render_template("notes/_item.html", note=note)
