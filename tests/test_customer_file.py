@@ -96,9 +96,7 @@ def test_f15_an_undecodable_file_is_refused_with_its_line_and_nothing_imported(
 ):
     path = tmp_path / "customers.csv"
     # Line 3 holds a byte that is neither UTF-8 nor Windows-1252.
-    path.write_bytes(
-        (HEADER + ROWS).encode("utf-8").replace(b"Zo\xc3\xab", b"Zo\x81")
-    )
+    path.write_bytes((HEADER + ROWS).encode("utf-8").replace(b"Zo\xc3\xab", b"Zo\x81"))
 
     result = run(runner, path)
 

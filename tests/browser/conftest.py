@@ -10,7 +10,6 @@ whose tests build on each other, share one store for the module instead
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -180,16 +179,20 @@ def module_app_config() -> dict:
 
 @pytest.fixture(scope="module")
 def module_store(
-    tmp_path_factory, template_db, module_app_config
+    tmp_path_factory, databases, module_app_config
 ) -> Iterator[ModuleStore]:
-    """One store for the whole module: `world` and A1's book, served."""
+    """One store for the whole module: `world` and A1's book, served.
+
+    A module using it uses no per-test `app`: on PostgreSQL both would share
+    one database, which each test's `app` empties first.
+    """
     folder = tmp_path_factory.mktemp("module-store")
-    db_path = folder / "store.sqlite3"
-    shutil.copy(template_db, db_path)
+    url = databases.create(folder)
     config = {
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "SQLALCHEMY_DATABASE_URI": url,
         "STORE_ID": "S1",
+        "IDLE_MINUTES": 0,
         **module_app_config,
     }
     with pytest.MonkeyPatch.context() as patch:

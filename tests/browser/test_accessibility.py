@@ -303,6 +303,44 @@ def test_store_it_page(browser: Browser, store):
         check(page, "the store IT page")
 
 
+def test_customer_data_pages(browser: Browser, store):
+    with signed_in(browser, store, "T1") as page:
+        page.goto(store("/admin/customers"))
+        check(page, "finding a customer's data")
+        page.get_by_label("Customer id, account number or name").fill("zoe")
+        page.get_by_role("button", name="Find").click()
+        page.get_by_role("link", name="Zoë Martin").click()
+        expect(
+            page.get_by_role("heading", name="Data held on Zoë Martin")
+        ).to_be_visible()
+        check(page, "the data held on a customer")
+
+
+def test_contact_lists(browser: Browser, store):
+    with signed_in(browser, store, "A1") as page:
+        page.goto(store("/book"))
+        page.get_by_role("link", name="E-mail list").click()
+        expect(page.get_by_role("heading", name="E-mail list")).to_be_visible()
+        check(page, "the e-mail list of my book")
+        page.goto(store("/book"))
+        page.get_by_role("link", name="Call list").click()
+        check(page, "the call list of my book")
+    with signed_in(browser, store, "M1") as page:
+        page.goto(store("/store-book/contact/email"))
+        check(page, "the e-mail list of the store book")
+
+
+def test_shared_tablet_states(browser: Browser, store):
+    with signed_in(browser, store, "A1") as page:
+        # The idle warning is checked where it shows, in test_shared_tablet_flow.
+        page.goto(store("/book"))
+        page.get_by_role("button", name="Switch associate").click()
+        expect(
+            page.get_by_role("heading", name="Recently on this tablet")
+        ).to_be_visible()
+        check(page, "the sign-in page after a switch, with recent associates")
+
+
 def test_counter_pc(browser: Browser, store):
     # A wide window shows what tablets hide (the associate's name).
     with signed_in(browser, store, "A1", viewport=COUNTER_PC) as page:

@@ -175,9 +175,9 @@ def test_a_page_link_puts_focus_on_the_new_page(page: Page, live_server):
 
     expect(card_names(page)).to_have_text(["Paul Durand", "Zoë Martin"])
     expect(page.locator("#card-count")).to_be_focused()
-    # The next Tab continues on the new page: the remove button, then its
-    # first card.
-    assert press_until(page, page.get_by_label("Tick Paul Durand")) == 2
+    # The next Tab continues on the new page: the four list actions (call
+    # list, e-mail list, two exports), the remove button, then its first card.
+    assert press_until(page, page.get_by_label("Tick Paul Durand")) == 6
 
 
 def test_leaving_the_search_box_for_a_tick_keeps_the_tick(page: Page, live_server):

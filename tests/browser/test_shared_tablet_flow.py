@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from .axe import assert_accessible
 from .test_book_flow import sign_in
 
 CUSTOMER = "Zoë Martin"
@@ -19,7 +20,7 @@ CUSTOMER = "Zoë Martin"
 
 @pytest.fixture
 def app_config() -> dict:
-    return {"IDLE_MINUTES": 0.08, "IDLE_WARNING_SECONDS": 2}  # about 5 s
+    return {"IDLE_MINUTES": 0.15, "IDLE_WARNING_SECONDS": 4}  # 9 s, warned at 5 s
 
 
 def open_customer(page: Page, live_server) -> None:
@@ -32,14 +33,15 @@ def test_idle_sign_out_warns_first_then_clears_the_screen(page: Page, live_serve
     open_customer(page, live_server)
     warning = page.locator("#idle-warning")
 
-    expect(warning).to_be_visible(timeout=10_000)
+    expect(warning).to_be_visible(timeout=15_000)
     expect(page.get_by_role("button", name="Stay signed in")).to_be_focused()
+    assert_accessible(page, "the idle warning")
     page.get_by_role("button", name="Stay signed in").click()
     expect(warning).to_be_hidden()
     expect(page.get_by_role("heading", name=CUSTOMER)).to_be_visible()
 
-    expect(warning).to_be_visible(timeout=10_000)  # this time nobody answers
-    expect(page).to_have_url(re.compile(r"/login"), timeout=10_000)
+    expect(warning).to_be_visible(timeout=15_000)  # this time nobody answers
+    expect(page).to_have_url(re.compile(r"/login"), timeout=15_000)
     expect(page.locator(".messages")).to_contain_text("You were signed out")
     assert CUSTOMER not in page.content()
 
