@@ -174,6 +174,9 @@ def _prepare_database(app: Flask) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {timeout}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (an erased customer's notes) are overwritten, not left
+        # in the file's free pages.
+        cursor.execute("PRAGMA secure_delete = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")

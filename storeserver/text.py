@@ -27,13 +27,15 @@ def clean_text(text: str | None) -> str:
     return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
 
 
-# A phone number such as "+33 6 12 34 56 78" is data, not a formula.
-_PHONE = re.compile(r"^\+[\d ().-]+$")
+# A phone number such as "+33 6 12 34 56 78" is data, not a formula: a plus,
+# then groups of digits separated by single spaces, eight digits or more.
+_PHONE = re.compile(r"^\+\d+(?: \d+)*$")
 
 
 def spreadsheet_safe(value: str | None) -> str:
     """A CSV cell that a spreadsheet shows as text rather than runs as a formula."""
     text = value or ""
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PHONE.match(text):
+    is_phone = _PHONE.match(text) and sum(c.isdigit() for c in text) >= 8
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not is_phone:
         return "'" + text
     return text

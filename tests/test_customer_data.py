@@ -81,6 +81,12 @@ def test_the_json_export_holds_the_card_notes_activities_and_trail(app, held, lo
     assert data["measures"][0]["measure"] == "churn"
     assert data["client_books"][0]["book"] == "CB-A"
     assert [e["action"] for e in data["audit_events"]] == ["book.add"]
+    assert data["client_books"][0]["added_by"] == "A1"
+    # What is still to go to HQ about the customer holds the note's text too.
+    kinds = [c["kind"] for c in data["changes_for_hq"]]
+    assert kinds == ["book.add", "note.create", "activity.create"]
+    assert data["changes_for_hq"][1]["payload"]["body"] == NOTE
+    assert data["activities"][0]["version"] == 1
     with app.app_context():
         exported = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "customer.export")

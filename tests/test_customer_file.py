@@ -125,3 +125,66 @@ def test_a_consent_that_is_not_yes_or_no_is_refused(app, world, runner, tmp_path
 
     assert result.exit_code == 1
     assert "email_consent" in result.output and "line 2" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (HEADER + ROWS + "F1,ACC-F1b,Élodie,Bis,e@example.org,oui\n", "also on line 2"),
+        (
+            "id,account_number,last_name,emial_consent\nF1,A,B,oui\n",
+            "unknown columns: emial_consent",
+        ),
+        ("id,account_number,last_name\nF1,A," + "x" * 101 + "\n", "longer than 100"),
+        ("id,account_number,last_name\nF1,A,B\x00C\n", "NUL character"),
+        (
+            'id,account_number,last_name\nF1,A,"' + "x" * 200_000 + '"\n',
+            "not readable CSV",
+        ),
+        (
+            "id,account_number,last_name\nX1,ACC-X1,Pirate\n",
+            "belongs to another company",
+        ),
+        (
+            "id,account_number,last_name,address_books\nF1,A,B,AB9\n",
+            "address book AB9 is not one of this company's",
+        ),
+    ],
+    ids=[
+        "duplicate",
+        "unknown-column",
+        "too-long",
+        "nul",
+        "huge-cell",
+        "other-company",
+        "other-book",
+    ],
+)
+def test_files_that_would_do_harm_are_refused_whole(
+    app, world, runner, tmp_path, content, message
+):
+    world.pull(
+        [
+            (
+                "customer",
+                {
+                    "id": "X1",
+                    "legal_entity": "LE2",
+                    "account_number": "ACC-X1",
+                    "last_name": "Société",
+                    "address_books": ["AB9"],
+                },
+            )
+        ]
+    )
+    path = tmp_path / "customers.csv"
+    path.write_text(content, "utf-8")
+
+    result = run(runner, path)
+
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "nothing imported" in result.output
+    assert stored(app) == set()
+    with app.app_context():
+        assert db.session.get(Customer, "X1").last_name == "Société"

@@ -179,3 +179,25 @@ def test_exports_are_logged_without_addresses(shop, login, caplog):
         caplog.text
     )
     assert "c1@example.org" not in caplog.text
+
+
+def test_an_export_that_would_be_cut_short_is_refused(app, shop, login):
+    app.config["LIST_LIMIT"] = 2
+
+    response = login("A1").get("/book/contact/email.csv")
+
+    assert response.status_code == 422
+    assert "More than 2 customers match: narrow the filter" in response.get_data(
+        as_text=True
+    )
+    assert "3 more customers match" in login("A1").get("/book/contact/email").get_data(
+        as_text=True
+    )
+
+
+def test_a_phone_shaped_formula_is_kept_as_text():
+    from storeserver.text import spreadsheet_safe
+
+    assert spreadsheet_safe("+1-1") == "'+1-1"
+    assert spreadsheet_safe("+1 1") == "'+1 1"
+    assert spreadsheet_safe("+33 6 12 34 56 78") == "+33 6 12 34 56 78"

@@ -116,9 +116,13 @@ def test_customer_pages_are_never_stored_by_the_browser(world, login):
 def test_switching_signs_out_and_offers_the_tablets_recent_associates(
     app, world, login
 ):
-    login("B1")
-    session = login("A1")  # the same test client would share cookies: new one
-    session.client.set_cookie("recent", "A1,B1,D1,<script>,X1")
+    from itsdangerous import URLSafeSerializer
+
+    session = login("A1")
+    signed = URLSafeSerializer(app.secret_key, salt="recent-on-device").dumps(
+        ["A1", "B1", "D1", "<script>", "X1"]
+    )
+    session.client.set_cookie("recent", signed)
 
     response = session.post("/switch")
 
@@ -139,7 +143,10 @@ def test_a_recent_associate_only_types_their_password(world, app):
     client.post(
         "/login", data={"staff_id": "A1", "password": PASSWORD, "csrf_token": token}
     )
-    assert "A1" in client.get_cookie("recent").value
+    from itsdangerous import URLSafeSerializer
+
+    signer = URLSafeSerializer(app.secret_key, salt="recent-on-device")
+    assert signer.loads(client.get_cookie("recent").value) == ["A1"]
 
     client.post("/switch", data={"csrf_token": csrf_token(client, "/")})
     page = client.get("/login?staff=A1").get_data(as_text=True)
@@ -190,3 +197,34 @@ def test_one_device_trying_many_staff_ids_is_locked(world, app):
         assert attempt(app, client, f"Z{n}", "guess").status_code == 401
 
     assert attempt(app, client, "A1", PASSWORD).status_code == 429
+
+
+def test_a_forged_recent_cookie_names_nobody(world, app):
+    client = app.test_client()
+    client.set_cookie("recent", "A1,B1,R1")
+
+    page = client.get("/login").get_data(as_text=True)
+
+    assert "Recently on this tablet" not in page
+    assert "Inès" not in page and "Marc" not in page
+
+
+def test_staying_at_the_last_moment_keeps_the_sign_in(world, login, clock):
+    # A request 14 s after sign-in is not written (granularity); the screen's
+    # timer restarted on it, so "stay" at 10:05 after it must still work.
+    clock("2026-12-03T09:00:00Z")
+    session = login("A1")
+    clock("2026-12-03T09:00:14Z")
+    session.get("/book")
+    clock("2026-12-03T09:10:05Z")
+
+    assert session.post("/session/keep-alive", htmx=True).status_code == 204
+
+
+def test_a_throttled_log_line_never_holds_what_was_typed(world, app, caplog):
+    client = app.test_client()
+    for _ in range(6):
+        attempt(app, client, "MYSECRETPASSW0RD", "x")
+
+    assert "MYSECRETPASSW0RD" not in caplog.text
+    assert "sign-in throttled for an unknown staff id" in caplog.text

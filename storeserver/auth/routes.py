@@ -20,10 +20,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import current_store
 from ..extensions import db, limiter, login_manager
 from ..org.models import Staff
+from ..org.services import works_in
 from ..permissions import Operation, public, requires
 from ..text import safe_path
 from .forms import LoginForm
@@ -77,9 +79,13 @@ def _too_many(limit):
             num=minutes,
         )
     ]
+    typed = _typed_staff_id().removeprefix("staff:")
+    # What was typed is named only when it is a staff id: it may be a
+    # password typed in the wrong field.
+    who = typed if typed and db.session.get(Staff, typed) else "an unknown staff id"
     logger.warning(
         "sign-in throttled for %s from %s after repeated failures (%s)",
-        _typed_staff_id().removeprefix("staff:") or "an empty staff id",
+        who,
         request.remote_addr,
         limit.limit,
     )
@@ -92,9 +98,19 @@ def _now_ts() -> float:
     return time.time()
 
 
+def _recent_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="recent-on-device")
+
+
 def _recent() -> list[str]:
-    raw = request.cookies.get(RECENT_COOKIE, "")
-    return [s for s in raw.split(",") if _STAFF_ID.match(s)]
+    """The ids this server signed into this device's cookie; nothing forged."""
+    try:
+        ids = _recent_signer().loads(request.cookies.get(RECENT_COOKIE, ""))
+    except BadSignature:
+        return []
+    if not isinstance(ids, list):
+        return []
+    return [s for s in ids if isinstance(s, str) and _STAFF_ID.match(s)]
 
 
 def _login_page(form, status):
@@ -112,7 +128,7 @@ def _login_page(form, status):
                 )
             )
         }
-        recent = [found[i] for i in ids if i in found]
+        recent = [found[i] for i in ids if i in found and works_in(found[i], store)]
     if request.method == "GET" and request.args.get("staff") in {s.id for s in recent}:
         form.staff_id.data = request.args["staff"]
     return render_template("auth/login.html", form=form, recent=recent), status
@@ -160,7 +176,9 @@ def login():
             recent = [staff.id] + [s for s in _recent() if s != staff.id]
             response.set_cookie(
                 RECENT_COOKIE,
-                ",".join(recent[: int(current_app.config["RECENT_ON_DEVICE"])]),
+                _recent_signer().dumps(
+                    recent[: int(current_app.config["RECENT_ON_DEVICE"])]
+                ),
                 max_age=90 * 24 * 3600,
                 samesite="Lax",
                 httponly=True,

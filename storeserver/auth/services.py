@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..errors import DomainError
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Checked when the staff id is unknown, so that a wrong id and a wrong
 # password take the same time and cannot be told apart.
-_DUMMY_HASH = "pbkdf2:sha256:50000$dummy$" + "0" * 64
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
 # The key of the sign-in session's id in the session cookie.
@@ -104,7 +104,9 @@ def live_session(session_id: str | None, staff_id: str) -> bool:
     now = utcnow()
     seen = login.last_seen_at or login.started_at
     minutes = float(current_app.config["IDLE_MINUTES"])
-    if minutes and now - seen > timedelta(minutes=minutes):
+    # A request may go unrecorded for SEEN_GRANULARITY: allow for it, so the
+    # server never ends a sign-in before the screen's timer says it will.
+    if minutes and now - seen > timedelta(minutes=minutes) + SEEN_GRANULARITY:
         close_session(session_id, staff_id, reason="idle")
         if has_request_context():
             g.signed_out_idle = True

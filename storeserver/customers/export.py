@@ -17,6 +17,8 @@ from ..extensions import db
 from ..notes.models import Note
 from ..org.models import Staff
 from ..permissions import Operation, ensure
+from ..store_book.models import SelectedCustomer
+from ..sync.models import OutboxRow
 from .models import Attribute, AttributeValue, Customer, Measure, MeasureValue
 from .text import fold
 
@@ -78,7 +80,12 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
         )
     ]
     books = [
-        {"book": book.id, "owner": book.staff_id, "added_at": member.added_at}
+        {
+            "book": book.id,
+            "owner": book.staff_id,
+            "added_at": member.added_at,
+            "added_by": member.added_by_id,
+        }
         for member, book in db.session.execute(
             sa.select(Membership, ClientBook)
             .join(ClientBook, ClientBook.id == Membership.book_id)
@@ -93,6 +100,7 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
             "version": note.version,
             "created_at": note.created_at,
             "updated_at": note.updated_at,
+            "updated_by": note.updated_by_id,
         }
         for note in db.session.scalars(
             sa.select(Note).where(Note.customer_id == customer_id).order_by(Note.id)
@@ -110,6 +118,9 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
             "author": activity.author_id,
             "store": activity.store_id,
             "created_at": activity.created_at,
+            "updated_at": activity.updated_at,
+            "version": activity.version,
+            "uid": activity.uid,
         }
         for activity in db.session.scalars(
             sa.select(Activity)
@@ -124,6 +135,8 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
             "by": event.actor_id,
             "book": event.book_id,
             "from_book": event.from_book_id,
+            "batch": event.batch_id,
+            "details": event.details,
         }
         for event in db.session.scalars(
             sa.select(AuditEvent)
@@ -131,6 +144,25 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
             .order_by(AuditEvent.at, AuditEvent.id)
         )
     ]
+    changes = [
+        {
+            "kind": row.kind,
+            "status": row.status,
+            "written": row.created_at,
+            "sent": row.sent_at,
+            "payload": row.payload,
+        }
+        for row in db.session.scalars(
+            sa.select(OutboxRow)
+            .where(OutboxRow.payload["customer"].as_string() == customer_id)
+            .order_by(OutboxRow.id)
+        )
+    ]
+    selected = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SelectedCustomer)
+        .where(SelectedCustomer.customer_id == customer_id)
+    )
     audit.record("customer.export", actor.id, customer_id=customer_id)
     db.session.commit()
     logger.info("%s exported the data held on customer %s", actor.id, customer_id)
@@ -157,6 +189,8 @@ def customer_data(actor: Staff, customer_id: str) -> dict:
             "notes": notes,
             "activities": activities,
             "audit_events": events,
+            "changes_for_hq": changes,
+            "store_book_selections": selected,
         }
     )
 

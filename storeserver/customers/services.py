@@ -287,8 +287,10 @@ def cards(customers: list[Customer], ref: Reference) -> list[Card]:
                 email=customer.email,
                 phone=customer.phone,
                 slots=tuple(card_slots_),
-                email_ok=customer.consent_email is True,
-                phone_ok=customer.consent_phone is True,
+                email_ok=customer.consent_email is True
+                and bool((customer.email or "").strip()),
+                phone_ok=customer.consent_phone is True
+                and bool((customer.phone or "").strip()),
             )
         )
     return result

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import current_store
 from ..customers import filters as customer_filters
 from ..customers.services import reference
+from ..errors import InvalidInput
 from ..permissions import Operation, requires
 from . import services
 
@@ -55,6 +64,14 @@ def _page(scope: str, channel: str):
 
 def _csv(scope: str, channel: str):
     result, _query = _build(scope, channel)
+    if result.beyond_limit:
+        # A file cut short would look whole: refuse it and say why.
+        raise InvalidInput(
+            _(
+                "More than %(num)d customers match: narrow the filter to export them.",
+                num=current_app.config["LIST_LIMIT"],
+            )
+        )
     services.log_export(current_user, scope, result)
     address = _("E-mail") if channel == "email" else _("Phone")
     text = services.to_csv(

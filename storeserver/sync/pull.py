@@ -293,7 +293,7 @@ class _Applier:
             writer = getattr(self, f"_write_{record.op}_{record.entity}")
             try:
                 writer([values for _, values in self._batch])
-            except sa.exc.IntegrityError as exc:
+            except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
                 last = self._batch[-1][0].line
                 raise FeedError(
                     f"records of lines {record.line}-{last} conflict with data the "
