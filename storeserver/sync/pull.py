@@ -47,7 +47,7 @@ from ..org.models import (
     store_address_books,
 )
 from ..timeutil import parse_instant, utcnow
-from .feed import FeedError, Header, Record, parse_header, records
+from .feed import ENTITIES, FeedError, Header, Record, parse_header, records
 from .models import OutboxRow, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 WATERMARK_KEY = "pull.watermark"
 YEARLESS = re.compile(r"^--(\d\d)-(\d\d)$")
+# The fields that name the thing a record is about, by entity.
+KEYS = {entity: keys for entity, (keys, _required) in ENTITIES.items()}
 
 
 @dataclass
@@ -170,12 +172,17 @@ class _Applier:
         self.counts = counts
         self.session = db.session
         self._known: dict[str, dict] = {}
-        self._batch: list[tuple[Record, dict]] = []
-        self._batch_key: tuple | None = None
+        # Buffered rows of the current run of one entity and op, by shape (the
+        # fields they carry): records of one entity that differ in optional
+        # fields still go out in full batches instead of alternating small ones.
+        self._run: tuple[str, str] | None = None
+        self._batches: dict[tuple, list[tuple[Record, dict, object]]] = {}
         # What each buffered row touches: a second record touching the same
         # thing must wait for the first to be written, so records apply in
-        # feed order even though a batch writes its deletes before its inserts.
+        # feed order even though a batch writes its deletes before its inserts
+        # and batches of different shapes are written one after the other.
         self._batch_touches: set = set()
+        self._statements: dict[tuple, sa.Insert] = {}
         self._refold: set[str] = set()
         self._pending: set[str] | None = None
 
@@ -255,36 +262,44 @@ class _Applier:
         if values is None:
             return
 
-        key = (record.entity, record.op, tuple(sorted(values)))
         touches = values.pop("_touches", None)
-        if (
-            key != self._batch_key
-            or len(self._batch) >= BATCH
-            or (touches is not None and touches in self._batch_touches)
-        ):
+        if touches is None:
+            touches = (record.entity, *(record.data[k] for k in KEYS[record.entity]))
+        run = (record.entity, record.op)
+        if run != self._run or touches in self._batch_touches:
             self.flush()
-            self._batch_key = key
-        if touches is not None:
-            self._batch_touches.add(touches)
-        self._batch.append((record, values))
+            self._run = run
+        self._batch_touches.add(touches)
+        shape = tuple(values)
+        batch = self._batches.setdefault(shape, [])
+        batch.append((record, values, touches))
         self.counts[f"{record.entity}.{record.op}"] += 1
+        if len(batch) >= BATCH:
+            self._write(self._batches.pop(shape))
+            # Written rows no longer wait on anything: only buffered rows are
+            # remembered, so memory stays that of a few batches.
+            self._batch_touches.difference_update(t for _, _, t in batch)
 
     def flush(self) -> None:
-        if self._batch:
-            record = self._batch[0][0]
-            writer = getattr(self, f"_write_{record.op}_{record.entity}")
-            try:
-                writer([values for _, values in self._batch])
-            except sa.exc.IntegrityError as exc:
-                last = self._batch[-1][0].line
-                raise FeedError(
-                    f"records of lines {record.line}-{last} conflict with data the "
-                    f"store holds ({exc.orig})",
-                    record.line,
-                ) from exc
-            self._batch = []
-            self._batch_key = None
-            self._batch_touches = set()
+        """Write every buffered row, batch by batch."""
+        for batch in self._batches.values():
+            self._write(batch)
+        self._batches = {}
+        self._run = None
+        self._batch_touches = set()
+
+    def _write(self, batch: list[tuple[Record, dict, object]]) -> None:
+        record = batch[0][0]
+        writer = getattr(self, f"_write_{record.op}_{record.entity}")
+        try:
+            writer([values for _, values, _ in batch])
+        except sa.exc.IntegrityError as exc:
+            last = batch[-1][0].line
+            raise FeedError(
+                f"records of lines {record.line}-{last} conflict with data the "
+                f"store holds ({exc.orig})",
+                record.line,
+            ) from exc
 
     def finish(self) -> None:
         """Write what is buffered, then the search text of partly sent customers."""
@@ -294,14 +309,20 @@ class _Applier:
 
     def _upsert(self, model_or_table, rows: list[dict], keys: list[str], **special):
         table = getattr(model_or_table, "__table__", model_or_table)
-        stmt = _insert(table)
-        columns = [c for c in rows[0] if c not in keys]
-        updates = {c: stmt.excluded[c] for c in columns}
-        updates.update(special)
-        if updates:
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        columns = tuple(c for c in rows[0] if c not in keys)
+        cache_key = (table.name, tuple(keys), columns, tuple(special))
+        stmt = self._statements.get(cache_key)
+        if stmt is None:
+            # Built once per shape: an upsert's "excluded" columns cost more
+            # to build than a batch of rows costs to write.
+            stmt = _insert(table)
+            updates = {c: stmt.excluded[c] for c in columns}
+            updates.update(special)
+            if updates:
+                stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            self._statements[cache_key] = stmt
         self.session.execute(stmt, rows)
 
     def _relink(self, table, owner_col: str, rows: list[dict]) -> None:
@@ -586,7 +607,9 @@ class _Applier:
             return None
 
         le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
-        self.known("customer")[d["id"]] = le
+        known = self.known("customer")
+        new = d["id"] not in known
+        known[d["id"]] = le
         row = {
             "id": d["id"],
             "legal_entity_id": le,
@@ -613,11 +636,13 @@ class _Applier:
                             f'consent "{channel}" must be true, false or null', r.line
                         )
                     row[f"consent_{channel}"] = value
-        if all(name in d for name in ("first_name", "email", "phone")):
+        if new or all(name in d for name in ("first_name", "email", "phone")):
+            # A customer the store does not hold yet has nothing to keep: a
+            # field the record leaves out is empty, so it is folded at once.
             row["search_text"] = search_text(
-                d["first_name"], d["last_name"], d["email"], d["phone"]
+                d.get("first_name"), d["last_name"], d.get("email"), d.get("phone")
             )
-            row["sort_name"] = sort_name(d["first_name"], d["last_name"])
+            row["sort_name"] = sort_name(d.get("first_name"), d["last_name"])
         else:
             self._refold.add(d["id"])
         if "address_books" in d:
