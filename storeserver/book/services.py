@@ -115,7 +115,9 @@ def book_page(
         .join(Membership, Membership.customer_id == Customer.id)
         .where(Membership.book_id == book.id, Customer.active)
     )
-    found = listing(members, filters, ref, page, size, today)
+    found = listing(
+        members, filters, ref, page, size, today, customer_id=Membership.customer_id
+    )
     return BookPage(
         book,
         cards(found.customers, ref),

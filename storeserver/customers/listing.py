@@ -37,14 +37,19 @@ def listing(
     page: int,
     size: int,
     today: date | None = None,
+    customer_id: sa.ColumnElement | None = None,
+    matching: sa.Select | None = None,
 ) -> Listing:
     """Filter a select of customers, count it, and fetch one page.
 
     Ordered by name; with the upcoming-dates filter, by days away (then name),
-    counted from `today`, the store's local date.
+    counted from `today`, the store's local date. `customer_id` is the
+    column filters are matched on (see `filters.with_attributes`); a caller
+    that narrows its list its own way passes the filtered select as `matching`.
     """
     held_total = count(members)
-    matching = apply(members, filters, ref.legal_entity_id)
+    if matching is None:
+        matching = apply(members, filters, ref.legal_entity_id, customer_id)
     if filters.upcoming is not None and today is not None:
         return _by_days_away(
             matching, filters.upcoming, ref, page, size, today, held_total

@@ -183,6 +183,8 @@ class _Applier:
         # and batches of different shapes are written one after the other.
         self._batch_touches: set = set()
         self._statements: dict[tuple, sa.Insert] = {}
+        # (entity, op) -> (the method making the row, the name it is counted by)
+        self._handlers: dict[tuple[str, str], tuple[Callable, str]] = {}
         self._refold: set[str] = set()
         self._pending: set[str] | None = None
 
@@ -253,19 +255,24 @@ class _Applier:
     # -- buffering -------------------------------------------------------------
 
     def add(self, record: Record) -> None:
-        row = getattr(self, f"_{record.op}_{record.entity}", None)
-        if row is None:
-            raise FeedError(
-                f"{record.entity} records cannot be deleted through a feed", record.line
-            )
+        run = (record.entity, record.op)
+        handler = self._handlers.get(run)
+        if handler is None:
+            row = getattr(self, f"_{record.op}_{record.entity}", None)
+            if row is None:
+                raise FeedError(
+                    f"{record.entity} records cannot be deleted through a feed",
+                    record.line,
+                )
+            handler = self._handlers[run] = (row, f"{record.entity}.{record.op}")
+        row, counted_as = handler
         values = row(record)
         if values is None:
             return
 
         touches = values.pop("_touches", None)
         if touches is None:
-            touches = (record.entity, *(record.data[k] for k in KEYS[record.entity]))
-        run = (record.entity, record.op)
+            touches = (record.entity, *[record.data[k] for k in KEYS[record.entity]])
         if run != self._run or touches in self._batch_touches:
             self.flush()
             self._run = run
@@ -273,7 +280,7 @@ class _Applier:
         shape = tuple(values)
         batch = self._batches.setdefault(shape, [])
         batch.append((record, values, touches))
-        self.counts[f"{record.entity}.{record.op}"] += 1
+        self.counts[counted_as] += 1
         if len(batch) >= BATCH:
             self._write(self._batches.pop(shape))
             # Written rows no longer wait on anything: only buffered rows are
