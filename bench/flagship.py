@@ -219,9 +219,10 @@ def child_pull() -> None:
     app = create_app({"LOG_LEVEL": "WARNING"})
     with app.app_context():
         before = peak_rss_mb()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = pull()
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     records = sum(
         n
         for r in results
@@ -232,6 +233,7 @@ def child_pull() -> None:
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "rss_mb": peak_rss_mb(),
                 "start_rss_mb": before,
                 "records": records,
@@ -320,7 +322,7 @@ def child_floor_pull(database: str, feed: str) -> None:
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
         con.execute(f"PRAGMA {pragma}")
     before = peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     attributes = {
         a: (kind, le)
         for a, kind, le in con.execute(
@@ -410,10 +412,12 @@ def child_floor_pull(database: str, feed: str) -> None:
     write()
     con.execute("COMMIT")
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "rss_mb": peak_rss_mb(),
                 "start_rss_mb": before,
                 "records": count,
@@ -539,10 +543,13 @@ class RawPages:
             con.execute("PRAGMA busy_timeout = 5000")
         return con
 
-    def _context(self, url: str, staff):
+    def _context(self, url: str, staff, environ: dict | None):
         from flask import g
 
-        context = self.app.test_request_context(url, headers=HTMX)
+        if environ is None:
+            context = self.app.test_request_context(url, headers=HTMX)
+        else:
+            context = self.app.request_context(environ)
         context.push()
         g.store = self.store
         # Flask-Login keeps the signed-in user here; the floor skips loading it.
@@ -608,12 +615,12 @@ class RawPages:
             )
         return cards
 
-    def client_book_partial(self) -> str:
+    def client_book_partial(self, environ: dict | None = None) -> str:
         from flask import render_template
 
         from storeserver.book.services import BookPage
 
-        context = self._context(CLIENT_BOOK_URL, self.associate)
+        context = self._context(CLIENT_BOOK_URL, self.associate, environ)
         try:
             con = self.con
             le = self.store.legal_entity_id
@@ -647,7 +654,7 @@ class RawPages:
 
         from storeserver.store_book.services import StoreBookPage
 
-        context = self._context(STORE_BOOK_URL, self.manager)
+        context = self._context(STORE_BOOK_URL, self.manager, None)
         try:
             con = self.con
             args = {
@@ -691,9 +698,11 @@ class RawPages:
                 )
             }
             selection_count = con.execute(
-                "SELECT count(*) FROM store_book_selection s WHERE "
-                "s.login_session_id = :key AND s.customer_id IN "
-                f"(SELECT c.id {self.STORE_MEMBERS})",
+                "SELECT count(*) FROM store_book_selection s "
+                "JOIN customer c ON c.id = s.customer_id "
+                "WHERE s.login_session_id = :key AND c.active AND EXISTS "
+                "(SELECT m.customer_id FROM membership m WHERE "
+                f"m.customer_id = s.customer_id AND m.book_id IN ({self.STORE_BOOKS}))",
                 args,
             ).fetchone()[0]
             page = StoreBookPage(
@@ -879,7 +888,7 @@ def child_floor_server(port: str) -> None:
     raw = RawPages(app, database, session_key="")
 
     def floor_app(environ, start_response):
-        body = raw.client_book_partial().encode()
+        body = raw.client_book_partial(environ).encode()
         start_response(
             "200 OK",
             [

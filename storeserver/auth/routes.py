@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import current_store
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..org.models import Staff
 from ..permissions import Operation, public, requires
 from ..text import safe_path
@@ -28,8 +28,8 @@ from .services import (
     LoginRefused,
     authenticate,
     close_session,
-    live_session,
     open_session,
+    signed_in_staff,
 )
 
 logger = logging.getLogger(__name__)
@@ -40,9 +40,7 @@ bp = Blueprint("auth", __name__)
 @login_manager.user_loader
 def load_staff(staff_id: str) -> Staff | None:
     """The signed-in staff member, while their sign-in session is open."""
-    if not live_session(session.get(SESSION_KEY), staff_id):
-        return None
-    return db.session.get(Staff, staff_id)
+    return signed_in_staff(session.get(SESSION_KEY), staff_id)
 
 
 def _safe_next(target: str | None) -> str:

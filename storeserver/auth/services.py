@@ -80,12 +80,20 @@ def open_session(staff: Staff) -> LoginSession:
     return login
 
 
-def live_session(session_id: str | None, staff_id: str) -> bool:
-    """Whether a session id names an open sign-in of this staff member."""
+def signed_in_staff(session_id: str | None, staff_id: str) -> Staff | None:
+    """The staff member, if the session id names an open sign-in of theirs."""
     if not session_id:
-        return False
-    login = db.session.get(LoginSession, session_id)
-    return login is not None and login.ended_at is None and login.staff_id == staff_id
+        return None
+    # One query per request: the sign-in and its staff member together.
+    return db.session.scalar(
+        sa.select(Staff)
+        .join(LoginSession, LoginSession.staff_id == Staff.id)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.ended_at.is_(None),
+            Staff.id == staff_id,
+        )
+    )
 
 
 def close_session(session_id: str | None, staff_id: str) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
@@ -104,12 +105,18 @@ def reference(legal_entity_id: str) -> Reference:
     every store IT flush raises in the database: a pull run by another
     process (cron, the CLI) is seen at once, not when the cache expires.
     """
-    cache = get_cache()
     key = f"reference:{legal_entity_id}:{generation()}"
-    found = cache.get(key)
+    # A request asks more than once (the route, then the service): the cache
+    # serialises its values, so the copy read first is kept for the request.
+    held = g.setdefault("references", {}) if has_request_context() else {}
+    found = held.get(key)
     if found is None:
-        found = _load_reference(legal_entity_id)
-        cache.set(key, found)
+        cache = get_cache()
+        found = cache.get(key)
+        if found is None:
+            found = _load_reference(legal_entity_id)
+            cache.set(key, found)
+        held[key] = found
     return found
 
 

@@ -147,4 +147,4 @@ def _record(obj: dict, line: int) -> Record:
     for field in keys if op == "delete" else required:
         if data.get(field) in (None, ""):
             raise FeedError(f'{entity} record lacks required field "{field}"', line)
-    return Record(line=line, entity=entity, op=op, data=data)
+    return Record(line, entity, op, data)

@@ -9,6 +9,7 @@ kept.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import time
 from collections import Counter
@@ -183,10 +184,16 @@ class _Applier:
         # and batches of different shapes are written one after the other.
         self._batch_touches: set = set()
         self._statements: dict[tuple, sa.Insert] = {}
+        self._plans: dict[tuple, tuple | bool] = {}
         # (entity, op) -> (the method making the row, the name it is counted by)
         self._handlers: dict[tuple[str, str], tuple[Callable, str]] = {}
         self._refold: set[str] = set()
         self._pending: set[str] | None = None
+        # Customers this pull creates, each with a bit mask of the attributes
+        # it has written values for: a new customer has nothing to replace,
+        # so the first values of each attribute skip the delete.
+        self._fresh: dict[str, int] = {}
+        self._attribute_bits: dict[str, int] = {}
 
     # -- what the store already holds, loaded on first use ---------------------
 
@@ -236,14 +243,17 @@ class _Applier:
         return {key: value for key, value in rows}
 
     def _ref(self, record: Record, entity: str, value, field_name: str):
-        known = self.known(entity)
-        if value not in known:
+        known = self._known.get(entity)
+        if known is None:
+            known = self.known(entity)
+        try:
+            return known[value]
+        except KeyError:
             raise FeedError(
                 f"{record.entity} record refers to {entity} {value!r} in "
                 f'"{field_name}", which the store does not hold',
                 record.line,
-            )
-        return known[value]
+            ) from None
 
     def _refs(self, record: Record, entity: str, values, field_name: str) -> list:
         if not isinstance(values, list):
@@ -278,7 +288,9 @@ class _Applier:
             self._run = run
         self._batch_touches.add(touches)
         shape = tuple(values)
-        batch = self._batches.setdefault(shape, [])
+        batch = self._batches.get(shape)
+        if batch is None:
+            batch = self._batches[shape] = []
         batch.append((record, values, touches))
         self.counts[counted_as] += 1
         if len(batch) >= BATCH:
@@ -330,16 +342,74 @@ class _Applier:
             else:
                 stmt = stmt.on_conflict_do_nothing(index_elements=keys)
             self._statements[cache_key] = stmt
-        self.session.execute(stmt, rows)
+        self._execute_rows(cache_key, stmt, rows)
+
+    def _insert_rows(self, table, rows: list[dict]) -> None:
+        """A plain INSERT of many rows."""
+        cache_key = (table.name, "insert")
+        stmt = self._statements.get(cache_key)
+        if stmt is None:
+            stmt = self._statements[cache_key] = table.insert()
+        self._execute_rows(cache_key, stmt, rows)
+
+    def _execute_rows(self, cache_key: tuple, stmt, rows: list[dict]) -> None:
+        """Execute an insert for a batch of rows of one shape.
+
+        On SQLite the statement is compiled once per shape and the rows go
+        to the driver as tuples, through the columns' own bind processors:
+        at a feed's hundreds of thousands of rows, turning each row into
+        driver parameters the general way costs more than SQLite's insert.
+        Other databases, and shapes the compiled statement does not match
+        (a column filled by its default), take the ordinary path.
+        """
+        connection = self.session.connection()
+        dialect = connection.dialect
+        plan_key = (*cache_key, tuple(rows[0]))
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plans[plan_key] = self._plan(stmt, dialect, list(rows[0]))
+        if not plan:
+            self.session.execute(stmt, rows)
+            return
+        sql, names, processors = plan
+        if processors:
+            # The rows are this writer's own: converted in place.
+            for r in rows:
+                for name, process in processors.items():
+                    r[name] = process(r[name])
+        if len(names) == 1:
+            params = [(r[names[0]],) for r in rows]
+        else:
+            params = list(map(operator.itemgetter(*names), rows))
+        connection.exec_driver_sql(sql, params)
+
+    @staticmethod
+    def _plan(stmt, dialect, columns: list[str]):
+        if dialect.name != "sqlite":
+            return False
+        compiled = stmt.compile(dialect=dialect, column_keys=columns)
+        names = compiled.positiontup
+        if names is None or set(names) != set(columns):
+            return False
+        processors = {}
+        for name in names:
+            impl = compiled.binds[name].type.dialect_impl(dialect)
+            processor = impl.bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        return str(compiled), tuple(names), processors
 
     def _relink(self, table, owner_col: str, rows: list[dict]) -> None:
         """Replace the address-book links of the owners in `rows`."""
         owners = [r["_id"] for r in rows if "_books" in r]
         if not owners:
             return
-        # One statement for the batch: a delete per owner costs more in
+        # Owners new to the store have no links to replace. For the others,
+        # one statement for the batch: a delete per owner costs more in
         # parameter handling than the delete itself.
-        self.session.execute(table.delete().where(table.c[owner_col].in_(owners)))
+        held = [r["_id"] for r in rows if "_books" in r and "_new" not in r]
+        if held:
+            self.session.execute(table.delete().where(table.c[owner_col].in_(held)))
         links = [
             {owner_col: r["_id"], "address_book_id": book}
             for r in rows
@@ -347,11 +417,13 @@ class _Applier:
             for book in dict.fromkeys(r["_books"])
         ]
         if links:
-            self.session.execute(table.insert(), links)
+            self._insert_rows(table, links)
 
     @staticmethod
     def _strip(rows: list[dict]) -> list[dict]:
-        return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        # A batch holds rows of one shape, so the first row names the columns.
+        columns = [k for k in rows[0] if not k.startswith("_")]
+        return [{k: r[k] for k in columns} for r in rows]
 
     # -- entities --------------------------------------------------------------
 
@@ -617,6 +689,8 @@ class _Applier:
         known = self.known("customer")
         new = d["id"] not in known
         known[d["id"]] = le
+        if new:
+            self._fresh[d["id"]] = 0
         row = {
             "id": d["id"],
             "legal_entity_id": le,
@@ -657,6 +731,8 @@ class _Applier:
             row["_books"] = self._refs(
                 r, "address_book", d["address_books"], "address_books"
             )
+            if new:
+                row["_new"] = True
         return row
 
     def _write_upsert_customer(self, rows):
@@ -710,16 +786,26 @@ class _Applier:
         d = r.data
         self._ref(r, "customer", d["customer"], "customer")
         kind, allowed, le = self._ref(r, "attribute", d["attribute"], "attribute")
-        return {
+        row = {
             "customer_id": d["customer"],
             "attribute_id": d["attribute"],
             "_le": le,
             "_values": _attribute_values(r, kind, allowed),
             "_touches": (d["customer"], d["attribute"]),
         }
+        written = self._fresh.get(d["customer"])
+        if written is not None:
+            bits = self._attribute_bits
+            bit = bits.setdefault(d["attribute"], 1 << len(bits))
+            if not written & bit:
+                row["_new"] = True
+            self._fresh[d["customer"]] = written | bit
+        return row
 
     def _write_upsert_attribute_value(self, rows):
-        self._write_delete_attribute_value(rows)
+        # A batch holds rows of one shape: all new values, or all replacing.
+        if "_new" not in rows[0]:
+            self._write_delete_attribute_value(rows)
         new = [
             {
                 "legal_entity_id": r["_le"],
@@ -732,7 +818,7 @@ class _Applier:
             for value, number in r["_values"]
         ]
         if new:
-            self.session.execute(AttributeValue.__table__.insert(), new)
+            self._insert_rows(AttributeValue.__table__, new)
 
     def _delete_attribute_value(self, r: Record) -> dict:
         return {"customer_id": r.data["customer"], "attribute_id": r.data["attribute"]}
@@ -925,54 +1011,57 @@ def _instant(r: Record, name: str):
         raise FeedError(f'"{name}" is not an ISO 8601 instant', r.line) from exc
 
 
+def _bad_value(r: Record, expected: str) -> FeedError:
+    return FeedError(
+        f"attribute {r.data['attribute']} takes {expected}, not {r.data['value']!r}",
+        r.line,
+    )
+
+
+def _choice(r: Record, item, allowed: set) -> str:
+    if not isinstance(item, str):
+        raise _bad_value(r, "text values")
+    if allowed and item not in allowed:
+        raise FeedError(
+            f"{item!r} is not an allowed value of attribute {r.data['attribute']}",
+            r.line,
+        )
+    return item
+
+
 def _attribute_values(
     r: Record, kind: str, allowed: set
 ) -> list[tuple[str, float | None]]:
     """Check a value against its attribute's type; return the rows to store."""
     value = r.data["value"]
-    attribute = r.data["attribute"]
-
-    def bad(expected: str):
-        return FeedError(
-            f"attribute {attribute} takes {expected}, not {value!r}", r.line
-        )
-
-    def choice(item) -> str:
-        if not isinstance(item, str):
-            raise bad("text values")
-        if allowed and item not in allowed:
-            raise FeedError(
-                f"{item!r} is not an allowed value of attribute {attribute}", r.line
-            )
-        return item
 
     if kind == "multi_choice":
         items = value if isinstance(value, list) else [value]
-        return [(choice(item), None) for item in dict.fromkeys(items)]
+        return [(_choice(r, item, allowed), None) for item in dict.fromkeys(items)]
     if kind == "single_choice":
-        return [(choice(value), None)]
+        return [(_choice(r, value, allowed), None)]
     if kind == "text":
         if not isinstance(value, str):
-            raise bad("a text")
+            raise _bad_value(r, "a text")
         return [(value, None)] if value else []
     if kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad("a number")
+            raise _bad_value(r, "a number")
         if kind == "integer" and not float(value).is_integer():
-            raise bad("a whole number")
+            raise _bad_value(r, "a whole number")
         number = int(value) if kind == "integer" else float(value)
         return [(str(number), float(number))]
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise bad("true or false")
+            raise _bad_value(r, "true or false")
         return [("true" if value else "false", None)]
     if kind == "date":
         try:
             date.fromisoformat(str(value))
         except ValueError as exc:
-            raise bad('a date "YYYY-MM-DD"') from exc
+            raise _bad_value(r, 'a date "YYYY-MM-DD"') from exc
         if len(str(value)) != 10:
-            raise bad('a date "YYYY-MM-DD"')
+            raise _bad_value(r, 'a date "YYYY-MM-DD"')
         return [(str(value), None)]
     if kind == "yearless_date":
         match = YEARLESS.match(str(value))
@@ -982,6 +1071,6 @@ def _attribute_values(
                 raise ValueError
             date(2000, int(match[1]), int(match[2]))
         except ValueError as exc:
-            raise bad('a yearless date "--MM-DD"') from exc
+            raise _bad_value(r, 'a yearless date "--MM-DD"') from exc
         return [(str(value), None)]
-    raise bad("a value of a known type")
+    raise _bad_value(r, "a value of a known type")
