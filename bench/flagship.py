@@ -119,7 +119,7 @@ def print_table(figures: list[Figure], header: str) -> None:
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}x"
         floor_median = statistics.median(f.floor) if f.floor else math.nan
         # For a rate the slow tail is the low end: its "p99" is the rate
-        # that 99% of the measuring windows reach.
+        # that 99% of the rounds reach.
         tail = 0.01 if f.higher_is_better else 0.99
         print(
             f"{f.name:<40} {statistics.median(f.samples):>9.2f}"
@@ -840,15 +840,16 @@ def app_cookie(port: int, staff_id: str) -> str:
         return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
-def load(port: int, path: str, headers: dict, seconds: float) -> list[float]:
-    """Requests per second, window by window, from CLIENTS keep-alive clients."""
-    window = 0.5
-    done: list[float] = []
-    stop = time.perf_counter() + seconds
+def load(port: int, path: str, headers: dict, seconds: float) -> float:
+    """Requests per second that CLIENTS keep-alive clients get in `seconds`."""
+    done = [0] * CLIENTS
     failures = []
+    start = threading.Barrier(CLIENTS + 1)
+    stop = 0.0
 
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start.wait()
         while time.perf_counter() < stop:
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
@@ -856,25 +857,21 @@ def load(port: int, path: str, headers: dict, seconds: float) -> list[float]:
             if response.status != 200:
                 failures.append(response.status)
                 return
-            done.append(time.perf_counter())
+            done[n] += 1
         conn.close()
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     for thread in threads:
         thread.start()
+    started = time.perf_counter()
+    stop = started + seconds
+    start.wait()
     for thread in threads:
         thread.join()
+    elapsed = time.perf_counter() - started
     if failures:
         sys.exit(f"the server on port {port} answered {failures[0]}")
-    windows = int(seconds / window)
-    counts = [0] * windows
-    for moment in done:
-        slot = int((moment - started) / window)
-        if slot < windows:
-            counts[slot] += 1
-    # The first window is the warm-up of the connections.
-    return [count / window for count in counts[1:]]
+    return sum(done) / elapsed
 
 
 def child_floor_server(port: str) -> None:
@@ -934,10 +931,14 @@ def measure_throughput(store: Path, rounds: int, seconds: float):
         wait_for(app_port, "/healthz", servers[0])
         wait_for(floor_port, "/", servers[1])
         app_headers = {**HTMX, "Cookie": app_cookie(app_port, ASSOCIATE)}
+        # Warm both (connections, caches), then take turns so that the
+        # machine's other load falls on both alike.
+        load(app_port, CLIENT_BOOK_URL, app_headers, 1.0)
+        load(floor_port, CLIENT_BOOK_URL, HTMX, 1.0)
         app_rates, floor_rates = [], []
         for _ in range(rounds):
-            app_rates += load(app_port, CLIENT_BOOK_URL, app_headers, seconds)
-            floor_rates += load(floor_port, CLIENT_BOOK_URL, HTMX, seconds)
+            app_rates.append(load(app_port, CLIENT_BOOK_URL, app_headers, seconds))
+            floor_rates.append(load(floor_port, CLIENT_BOOK_URL, HTMX, seconds))
     finally:
         for server in servers:
             server.terminate()
@@ -995,8 +996,8 @@ def main() -> None:
     parser.add_argument("--book", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=300, help="samples per page")
     parser.add_argument("--pulls", type=int, default=3, help="HQ pulls timed")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds")
-    parser.add_argument("--seconds", type=float, default=4.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=8, help="throughput rounds")
+    parser.add_argument("--seconds", type=float, default=2.5, help="per round")
     parser.add_argument("--keep", action="store_true", help="keep the store folder")
     args = parser.parse_args()
 

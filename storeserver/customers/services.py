@@ -210,8 +210,12 @@ def card_slots(ref: Reference) -> list[MeasureDef | AttributeDef]:
     return [*measures, *attributes]
 
 
-def cards(customers: list[Customer], ref: Reference) -> list[Card]:
-    """Cards for a page of customers, in two queries whatever the page size."""
+def cards(customers, ref: Reference) -> list[Card]:
+    """Cards for a page of customers, in two queries whatever the page size.
+
+    A customer is anything with its id, name, initials, e-mail and phone: an
+    entity or a row of a listing.
+    """
     slots = card_slots(ref)
     ids = [c.id for c in customers]
     attribute_ids = [s.id for s in slots if isinstance(s, AttributeDef)]
