@@ -18,8 +18,10 @@ same run, interleaved where they can be, so that a noisy machine moves both:
 - the full HQ pull of the feed in a child process (time and peak RSS),
   against the same rows inserted with executemany in one transaction (the
   floor's rows are checked equal to the app's);
-- the p99 of client-book reads while the next night's full feed is pulled by
-  `storeserver sync pull` in another process, against the idle p99.
+- the p99 of client-book reads while the next night's full feed is pulled,
+  by `storeserver sync pull` in another process and by the server's own
+  schedule in a thread of the process serving the reads, each against the
+  idle p99 measured just before and after.
 
 The last line printed is `targets met: N/M`.
 """
@@ -52,7 +54,7 @@ FILTER = ("likes", "Shoes")
 CLIENT_BOOK_URL = f"/book?a.{FILTER[0]}={FILTER[1]}"
 STORE_BOOK_URL = f"/store-book?a.{FILTER[0]}={FILTER[1]}"
 HTMX = {"HX-Request": "true", "Accept-Language": "en"}
-NEXT_WATERMARK = "2026-12-04T02:00:00Z"
+NEXT_WATERMARKS = ("2026-12-04T02:00:00Z", "2026-12-05T02:00:00Z")
 CLIENTS = 8
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,8 +139,8 @@ def print_table(figures: list[Figure], header: str) -> None:
 # -- the store ----------------------------------------------------------------------
 
 
-def write_feeds(folder: Path, customers: int, book: int) -> tuple[Path, Path]:
-    """Tonight's full feed, and tomorrow night's: the same records, later watermark."""
+def write_feeds(folder: Path, customers: int, book: int) -> list[Path]:
+    """Tonight's full feed, then the next nights': the same records, later."""
     from storeserver.demo import write_demo_feeds
 
     (tonight,) = write_demo_feeds(
@@ -148,15 +150,18 @@ def write_feeds(folder: Path, customers: int, book: int) -> tuple[Path, Path]:
         values_per_customer=5,
         stores=(STORE,),
     )
-    compact = NEXT_WATERMARK.replace("-", "").replace(":", "")
-    tomorrow = folder / "tomorrow" / f"{STORE}-{compact}-full.ndjson"
-    tomorrow.parent.mkdir()
-    with tonight.open("rb") as source, tomorrow.open("wb") as target:
-        header = json.loads(source.readline())
-        header["watermark"] = NEXT_WATERMARK
-        target.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
-        shutil.copyfileobj(source, target)
-    return tonight, tomorrow
+    feeds = [tonight]
+    for watermark in NEXT_WATERMARKS:
+        compact = watermark.replace("-", "").replace(":", "")
+        later = folder / "later" / f"{STORE}-{compact}-full.ndjson"
+        later.parent.mkdir(exist_ok=True)
+        with tonight.open("rb") as source, later.open("wb") as target:
+            header = json.loads(source.readline())
+            header["watermark"] = watermark
+            target.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
+            shutil.copyfileobj(source, target)
+        feeds.append(later)
+    return feeds
 
 
 def child_env(instance: Path, **config) -> dict:
@@ -1003,6 +1008,25 @@ def reads_during_pull(store: Path, tomorrow: Path, read, idle_runs: int):
     return during, idle, seconds
 
 
+def reads_during_scheduled_pull(app, store: Path, feed: Path, read, idle_runs: int):
+    """Client-book reads while the server's own schedule runs a pull (a thread)."""
+    from storeserver.sync import schedule
+
+    idle = interleaved([read], idle_runs)[0]
+    shutil.copy(feed, store / "hq" / "feed" / feed.name)
+    job = threading.Thread(target=schedule._run, args=(app, "pull"))
+    started = time.perf_counter()
+    job.start()
+    during = []
+    while job.is_alive():
+        began = time.perf_counter()
+        read()
+        during.append((time.perf_counter() - began) * 1000)
+    seconds = time.perf_counter() - started
+    idle += interleaved([read], idle_runs)[0]
+    return during, idle, seconds
+
+
 def tune_gc() -> None:
     """As `storeserver serve` does: start-up objects frozen, fewer collections."""
     gc.collect()
@@ -1027,7 +1051,9 @@ def main() -> None:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="storeserver-flagship-"))
     try:
-        tonight, tomorrow = write_feeds(work / "feeds", args.customers, args.book)
+        tonight, tomorrow, after = write_feeds(
+            work / "feeds", args.customers, args.book
+        )
         empty = empty_database(work)
         store, pulls, floor_pulls = measure_pulls(work, empty, tonight, args.pulls)
         (store / "hq" / "feed").mkdir(parents=True)
@@ -1052,6 +1078,9 @@ def main() -> None:
         rates, floor_rates = measure_throughput(store, args.rounds, args.seconds)
         during, idle, repull = reads_during_pull(
             store, tomorrow, client_book, args.runs // 2
+        )
+        in_server, in_server_idle, scheduled = reads_during_scheduled_pull(
+            app, store, after, client_book, args.runs // 2
         )
         records = pulls[0]["records"]
         figures = [
@@ -1097,9 +1126,17 @@ def main() -> None:
                 150.0,
             ),
             Figure(
-                "client book reads during a pull (ms)",
+                "reads during a CLI pull (ms)",
                 during,
                 idle,
+                "p99 <= 3x idle",
+                "p99",
+                3.0,
+            ),
+            Figure(
+                "reads during a scheduled pull (ms)",
+                in_server,
+                in_server_idle,
                 "p99 <= 3x idle",
                 "p99",
                 3.0,
@@ -1116,8 +1153,12 @@ def main() -> None:
                 f"pull: {len(pulls)} runs into an empty store beside the floor; "
                 f"the pull process holds {pulls[0]['start_rss_mb']:.0f} MB "
                 "before it starts",
-                f"tomorrow's full feed into the filled store: {repull:.1f} s, "
-                f"{len(during)} client-book reads meanwhile",
+                "reads during a pull: client-book partials while the next "
+                "night's full feed goes into the filled store, by `storeserver "
+                f"sync pull` in another process ({repull:.1f} s, {len(during)} "
+                "reads), then by the server's own schedule, a thread of the "
+                f"process serving the reads ({scheduled:.1f} s, "
+                f"{len(in_server)} reads)",
                 f"run took {time.perf_counter() - started:.0f} s",
             )
         )
