@@ -19,9 +19,9 @@ same run, interleaved where they can be, so that a noisy machine moves both:
   against the same rows inserted with executemany in one transaction (the
   floor's rows are checked equal to the app's);
 - the p99 of client-book reads while the next night's full feed is pulled,
-  by `storeserver sync pull` in another process and by the server's own
-  schedule in a thread of the process serving the reads, each against the
-  idle p99 measured just before and after.
+  by `storeserver sync pull` run by hand and by the server's own schedule
+  (its job thread in the process serving the reads), each against the idle
+  p99 measured just before and after.
 
 The last line printed is `targets met: N/M`.
 """
@@ -1009,7 +1009,7 @@ def reads_during_pull(store: Path, tomorrow: Path, read, idle_runs: int):
 
 
 def reads_during_scheduled_pull(app, store: Path, feed: Path, read, idle_runs: int):
-    """Client-book reads while the server's own schedule runs a pull (a thread)."""
+    """Client-book reads while the server's own schedule runs a pull."""
     from storeserver.sync import schedule
 
     idle = interleaved([read], idle_runs)[0]
@@ -1155,10 +1155,9 @@ def main() -> None:
                 "before it starts",
                 "reads during a pull: client-book partials while the next "
                 "night's full feed goes into the filled store, by `storeserver "
-                f"sync pull` in another process ({repull:.1f} s, {len(during)} "
-                "reads), then by the server's own schedule, a thread of the "
-                f"process serving the reads ({scheduled:.1f} s, "
-                f"{len(in_server)} reads)",
+                f"sync pull` by hand ({repull:.1f} s, {len(during)} reads), then "
+                "by the schedule of the process serving the reads "
+                f"({scheduled:.1f} s, {len(in_server)} reads)",
                 f"run took {time.perf_counter() - started:.0f} s",
             )
         )
