@@ -1034,6 +1034,47 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+# -- query plans --------------------------------------------------------------------
+
+
+def print_plans(app, client, url: str) -> None:
+    """The counting and paging statements of a partial, with SQLite's plan for each."""
+    import sqlalchemy as sa
+
+    from storeserver.extensions import db
+
+    sent = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+        database = engine.url.database
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        client.get(url, headers=HTMX)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    con = sqlite3.connect(database)
+    print(f"## {url}\n")
+    for statement, parameters in sent:
+        if (
+            "count(*)" not in statement
+            and "ORDER BY customer.sort_name" not in statement
+        ):
+            continue
+        print("```sql\n" + " ".join(statement.split()) + "\n```\n\n```")
+        depth = {0: -1}
+        for node, parent, _, detail in con.execute(
+            "EXPLAIN QUERY PLAN " + statement, parameters
+        ):
+            depth[node] = depth.get(parent, -1) + 1
+            print("  " * depth[node] + detail)
+        print("```\n")
+    con.close()
+
+
 # -- main ---------------------------------------------------------------------------
 
 
@@ -1046,7 +1087,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12, help="throughput rounds")
     parser.add_argument("--seconds", type=float, default=1.5, help="per round")
     parser.add_argument("--keep", action="store_true", help="keep the store folder")
+    parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="only build the store and print the filter partials' query plans",
+    )
     args = parser.parse_args()
+    if args.plans:
+        args.pulls = 1
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="storeserver-flagship-"))
@@ -1069,6 +1117,11 @@ def main() -> None:
         store_book = getter(manager, STORE_BOOK_URL)
         same_html(client_book(), raw.client_book_partial(), "client book partial")
         same_html(store_book(), raw.store_book_partial(), "store book partial")
+        if args.plans:
+            print_plans(app, associate, CLIENT_BOOK_URL)
+            print_plans(app, associate, "/book?q=mar")
+            print_plans(app, manager, STORE_BOOK_URL)
+            return
         tune_gc()
 
         client, client_floor, shop, shop_floor = interleaved(
