@@ -463,8 +463,15 @@ def _values(
     rng: random.Random,
     customers: list[dict[str, Any]],
     as_of: str,
+    values_per_customer: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Attribute and measure values, each present for only part of customers."""
+    """Attribute and measure values, each present for only part of customers.
+
+    With ``values_per_customer``, every customer instead holds a value for
+    that many attributes (the first ones by display order) and both measures.
+    """
+    if values_per_customer is not None:
+        return _full_values(rng, customers, as_of, values_per_customer)
     attribute_values: list[dict[str, Any]] = []
     measure_values: list[dict[str, Any]] = []
     leap_year_start = datetime(2024, 1, 1)  # 2024 has a 29 February
@@ -512,12 +519,72 @@ def _values(
     return attribute_values, measure_values
 
 
+def _full_values(
+    rng: random.Random,
+    customers: list[dict[str, Any]],
+    as_of: str,
+    count: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A value for each of the first ``count`` attributes and both measures."""
+
+    def likes() -> list[str]:
+        picked = set(rng.sample(LIKES, rng.randint(1, 3)))
+        return [like for like in LIKES if like in picked]
+
+    draws = {
+        "likes": likes,
+        "brand": lambda: rng.choice(BRANDS),
+        "size": lambda: rng.choice(SIZES),
+        "birthday": lambda: (
+            datetime(2024, 1, 1) + timedelta(days=rng.randrange(366))
+        ).strftime("--%m-%d"),
+        "anniversary": lambda: (
+            datetime(1985, 1, 1) + timedelta(days=rng.randrange(40 * 365))
+        ).strftime("%Y-%m-%d"),
+        "gift_note": lambda: rng.choice(_GIFT_NOTES),
+        "vip": lambda: rng.random() < 0.10,
+    }
+    if not 0 <= count <= len(draws):
+        raise ValueError(f"values_per_customer must be from 0 to {len(draws)}")
+    attributes = list(draws)[:count]
+    attribute_values: list[dict[str, Any]] = []
+    measure_values: list[dict[str, Any]] = []
+    for customer in customers:
+        cid = customer["id"]
+        for attribute in attributes:
+            attribute_values.append(
+                {"customer": cid, "attribute": attribute, "value": draws[attribute]()}
+            )
+        measure_values.append(
+            {
+                "customer": cid,
+                "measure": "churn",
+                "value": round(rng.betavariate(2, 5), 2),
+                "as_of": as_of,
+            }
+        )
+        measure_values.append(
+            {
+                "customer": cid,
+                "measure": "nba",
+                "value": rng.choice(_NEXT_BEST_ACTIONS),
+                "as_of": as_of,
+            }
+        )
+    return attribute_values, measure_values
+
+
 def _books(
     rng: random.Random,
     customers: list[dict[str, Any]],
     watermark: datetime,
+    lead_book_size: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Client books and their memberships; a customer sits in one book at most."""
+    """Client books and their memberships; a customer sits in one book at most.
+
+    ``lead_book_size`` replaces the size of the first associate's book (the
+    one to demo with).
+    """
     # Added during shop hours (08:00-18:00 UTC) on a day of the watermark's
     # year before the watermark's own day.
     first_day = datetime(watermark.year, 1, 1, tzinfo=UTC)
@@ -528,7 +595,10 @@ def _books(
     books: list[dict[str, Any]] = []
     memberships: list[dict[str, Any]] = []
     for spec in _STAFF:
-        if not spec.book_size:
+        size = spec.book_size
+        if spec is _STAFF[0] and lead_book_size is not None:
+            size = lead_book_size
+        if not size:
             continue
         # Members must be visible in every store the owner works in, so the
         # book is whole in each store's feed.
@@ -542,7 +612,7 @@ def _books(
             and customer["id"] not in taken
             and all(books_ & set(customer["address_books"]) for books_ in store_books)
         ]
-        members = sorted(rng.sample(pool, min(spec.book_size, len(pool))))
+        members = sorted(rng.sample(pool, min(size, len(pool))))
         taken.update(members)
         book_id = f"CB-{len(books) + 1:06d}"
         books.append({"id": book_id, "legal_entity": LEGAL_ENTITY, "staff": spec.id})
@@ -561,7 +631,13 @@ def _books(
     return books, memberships
 
 
-def _build_world(customers: int, seed: int, watermark: datetime) -> _World:
+def _build_world(
+    customers: int,
+    seed: int,
+    watermark: datetime,
+    lead_book_size: int | None = None,
+    values_per_customer: int | None = None,
+) -> _World:
     rng = random.Random(seed)
     fake = Faker(["fr_FR", "en_GB"])
     fake.seed_instance(seed)
@@ -584,8 +660,10 @@ def _build_world(customers: int, seed: int, watermark: datetime) -> _World:
     real_customers = [party for party in parties if _is_customer(party)]
     as_of_day = (watermark - timedelta(days=1)).date()
     as_of = f"{as_of_day.isoformat()}T23:00:00Z"
-    attribute_values, measure_values = _values(rng, real_customers, as_of)
-    books, memberships = _books(rng, real_customers, watermark)
+    attribute_values, measure_values = _values(
+        rng, real_customers, as_of, values_per_customer
+    )
+    books, memberships = _books(rng, real_customers, watermark, lead_book_size)
 
     head: list[tuple[str, dict[str, Any]]] = [
         ("legal_entity", {"id": LEGAL_ENTITY, "name": LEGAL_ENTITY_NAME}),
@@ -671,6 +749,10 @@ def write_demo_feeds(
     customers: int = 5000,
     seed: int = 20261203,
     watermark: str = "2026-12-03T02:00:00Z",
+    *,
+    lead_book_size: int | None = None,
+    values_per_customer: int | None = None,
+    stores: tuple[str, ...] | None = None,
 ) -> list[Path]:
     """Write one full HQ feed per demo store into ``out_dir``.
 
@@ -679,16 +761,21 @@ def write_demo_feeds(
     feed holds what its address books reach. The same arguments always give
     byte-identical files. Returns the paths written, one per store, named
     ``<STORE>-<watermark>-full.ndjson`` so they sort in the order HQ wrote them.
+
+    For a store of flagship size: ``lead_book_size`` sets how many customers
+    the first associate (S1001) holds, ``values_per_customer`` gives every
+    customer that many attribute values and both measures, and ``stores``
+    writes the feeds of some stores only.
     """
     if customers < 1:
         raise ValueError("customers must be at least 1")
     moment = _parse_watermark(watermark)
-    world = _build_world(customers, seed, moment)
+    world = _build_world(customers, seed, moment, lead_book_size, values_per_customer)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     compact = moment.strftime("%Y%m%dT%H%M%SZ")
     paths: list[Path] = []
-    for store in STORES:
+    for store in stores or tuple(STORES):
         path = out_dir / f"{store}-{compact}-full.ndjson"
         # Write under a name the folder connector ignores, then rename, so a
         # sync running meanwhile never reads half a feed.

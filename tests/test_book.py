@@ -530,40 +530,6 @@ def test_phone_search_finds_the_national_form_of_an_international_number(shop, l
     assert names(response.get_data(as_text=True)) == ["Tél Numéro"]
 
 
-def test_sql_statements_per_page_do_not_grow_with_the_page_size(world, app, login):
-    world.pull(
-        [customer(f"P{n:03d}", "Client", f"N{n:03d}") for n in range(60)]
-        + [value(f"P{n:03d}", "aime", ["Sacs"]) for n in range(60)]
-        + [("settings", {"legal_entity": "LE1", "card_measures": ["churn"]})]
-        + [book("CB-A", "A1")]
-        + [member("CB-A", f"P{n:03d}") for n in range(60)]
-    )
-    session = login("A1")
-    statements = []
-
-    def count_statement(*_args):
-        statements.append(1)
-
-    def statements_for(page_size: int) -> int:
-        app.config["PAGE_SIZE"] = page_size
-        session.get("/book?a.aime=Sacs", htmx=True)  # warm the reference cache
-        statements.clear()
-        with app.app_context():
-            engine = db.engine
-        sa.event.listen(engine, "before_cursor_execute", count_statement)
-        try:
-            response = session.get("/book?a.aime=Sacs", htmx=True)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", count_statement)
-        assert len(names(response.get_data(as_text=True))) == page_size
-        return len(statements)
-
-    small, large = statements_for(10), statements_for(50)
-
-    assert small == large
-    assert small <= 12
-
-
 def test_punctuation_alone_is_no_search(shop, login):
     session = login("A1")
 

@@ -210,3 +210,28 @@ def test_two_pulls_at_once_one_runs_the_other_is_refused(app, store, tmp_path):
     )
     assert rest.strip() == "done"
     assert state(app) == ("ok", 1 + NEW_CUSTOMERS, "2027-01-01T00:00:00Z")
+
+
+def test_the_scheduled_pull_runs_in_a_child_process(app, hq, monkeypatch, caplog):
+    """The server's schedule applies a feed without doing the work in its process."""
+    from storeserver.sync import schedule, services
+
+    hq.pull(base_records(), kind="full")
+    hq.write([customer("C9", "Nuit", "Programmée")], "next.ndjson", kind="delta")
+    monkeypatch.setenv(
+        "STORESERVER_SQLALCHEMY_DATABASE_URI", app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    monkeypatch.setenv("STORESERVER_STORE_ID", "S1")
+
+    def not_here():
+        raise AssertionError("the scheduled pull ran inside the server process")
+
+    monkeypatch.setattr(services, "pull", not_here)
+    caplog.set_level("INFO", logger="storeserver.sync.schedule")
+
+    schedule._run(app, "pull")
+
+    check, customers, watermark = state(app)
+    assert (check, customers) == ("ok", 1)
+    assert watermark == hq.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "scheduled pull done: next.ndjson: delta feed applied" in caplog.text

@@ -36,8 +36,8 @@ from .services import (
     close_session,
     idle_minutes,
     keep_alive,
-    live_session,
     open_session,
+    signed_in_staff,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ bp = Blueprint("auth", __name__)
 @login_manager.user_loader
 def load_staff(staff_id: str) -> Staff | None:
     """The signed-in staff member, while their sign-in session is open."""
-    if not live_session(session.get(SESSION_KEY), staff_id):
-        return None
-    return db.session.get(Staff, staff_id)
+    return signed_in_staff(session.get(SESSION_KEY), staff_id)
 
 
 def _safe_next(target: str | None) -> str:

@@ -90,17 +90,27 @@ def open_session(staff: Staff) -> LoginSession:
 SEEN_GRANULARITY = timedelta(seconds=15)
 
 
-def live_session(session_id: str | None, staff_id: str) -> bool:
-    """Whether a session id names an open sign-in of this staff member.
+def signed_in_staff(session_id: str | None, staff_id: str) -> Staff | None:
+    """The staff member, if the session id names an open sign-in of theirs.
 
-    A sign-in left without a request for IDLE_MINUTES ends here, on the
-    server, whatever the screen still shows; each request keeps it alive.
+    One query per request: the sign-in and its staff member together. A
+    sign-in left without a request for IDLE_MINUTES ends here, on the server,
+    whatever the screen still shows; each request keeps it alive.
     """
     if not session_id:
-        return False
-    login = db.session.get(LoginSession, session_id)
-    if login is None or login.ended_at is not None or login.staff_id != staff_id:
-        return False
+        return None
+    found = db.session.execute(
+        sa.select(Staff, LoginSession)
+        .join(LoginSession, LoginSession.staff_id == Staff.id)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.ended_at.is_(None),
+            Staff.id == staff_id,
+        )
+    ).first()
+    if found is None:
+        return None
+    staff, login = found
     now = utcnow()
     seen = login.last_seen_at or login.started_at
     minutes = float(current_app.config["IDLE_MINUTES"])
@@ -110,11 +120,11 @@ def live_session(session_id: str | None, staff_id: str) -> bool:
         close_session(session_id, staff_id, reason="idle")
         if has_request_context():
             g.signed_out_idle = True
-        return False
+        return None
     if now - seen > SEEN_GRANULARITY:
         login.last_seen_at = now
         db.session.commit()
-    return True
+    return staff
 
 
 def keep_alive(session_id: str | None) -> None:

@@ -69,7 +69,6 @@ def _render_book(args, fragment: bool, status: int = 200, extra: str = ""):
         "page": page,
         "filters": filters,
         "query": urlencode(list(filters.to_args().items(multi=True))),
-        "selection": SelectionForm(),
         "filter_url": url_for("book.index"),
     }
     if fragment:

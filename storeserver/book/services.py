@@ -119,7 +119,15 @@ def book_page(
     if book is None:
         return BookPage(None, [], 0, 1, 1, filters, ref)
 
-    found = listing(member_select(book), filters, ref, page, size, today)
+    found = listing(
+        member_select(book),
+        filters,
+        ref,
+        page,
+        size,
+        today,
+        customer_id=Membership.customer_id,
+    )
     return BookPage(
         book,
         cards(found.customers, ref),

@@ -147,38 +147,70 @@ def _bound(attribute: AttributeDef, raw: str | None) -> str | None:
     return raw.replace(",", ".") if attribute.type != "date" else raw
 
 
-def apply(stmt: sa.Select, filters: Filters, legal_entity_id: str) -> sa.Select:
+def apply(
+    stmt: sa.Select,
+    filters: Filters,
+    legal_entity_id: str,
+    customer_id: sa.ColumnElement | None = None,
+) -> sa.Select:
     """Narrow a select of customers to those matching the filter."""
+    return with_attributes(
+        with_keyword(stmt, filters), filters, legal_entity_id, customer_id
+    )
+
+
+def with_keyword(stmt: sa.Select, filters: Filters) -> sa.Select:
+    """Narrow a select of customers to those matching the keyword."""
     for term in search_terms(filters.q):
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(Customer.search_text.like(f"%{escaped}%", escape="\\"))
+    return stmt
 
+
+def with_attributes(
+    stmt: sa.Select,
+    filters: Filters,
+    legal_entity_id: str,
+    customer_id: sa.ColumnElement | None = None,
+) -> sa.Select:
+    """Narrow a select holding customer ids to those matching the attribute conditions.
+
+    Each condition is a correlated EXISTS on the filter index, so the database
+    walks the (small) list it narrows and probes the index for each customer,
+    rather than first collecting every customer of the legal entity holding
+    the value. `customer_id` is the column the conditions are matched on
+    (Customer.id by default): a membership's customer id lets the database
+    test a condition before it reads the customer row, or inside a subquery
+    of memberships.
+    """
+    customer_id = Customer.id if customer_id is None else customer_id
     for attribute_id, condition in filters.conditions.items():
-        matching = sa.select(AttributeValue.customer_id).where(
+        matching = [
             AttributeValue.legal_entity_id == legal_entity_id,
             AttributeValue.attribute_id == attribute_id,
-        )
+        ]
         attribute = condition.attribute
         if attribute.type == "text":
             for value in condition.values:
                 escaped = value.replace("\\", "\\\\").replace("%", "\\%")
-                matching = matching.where(
-                    AttributeValue.value.ilike(f"%{escaped}%", escape="\\")
-                )
+                matching.append(AttributeValue.value.ilike(f"%{escaped}%", escape="\\"))
         elif condition.values:
             # Exact values only: "Bags" never matches "Bags & belts".
-            matching = matching.where(AttributeValue.value.in_(condition.values))
+            matching.append(AttributeValue.value.in_(condition.values))
         if attribute.type in ("integer", "decimal"):
             if condition.low:
-                matching = matching.where(AttributeValue.number >= float(condition.low))
+                matching.append(AttributeValue.number >= float(condition.low))
             if condition.high:
-                matching = matching.where(
-                    AttributeValue.number <= float(condition.high)
-                )
+                matching.append(AttributeValue.number <= float(condition.high))
         if attribute.type == "date":
             if condition.low:
-                matching = matching.where(AttributeValue.value >= condition.low)
+                matching.append(AttributeValue.value >= condition.low)
             if condition.high:
-                matching = matching.where(AttributeValue.value <= condition.high)
-        stmt = stmt.where(Customer.id.in_(matching))
+                matching.append(AttributeValue.value <= condition.high)
+        # Selecting an indexed column keeps the probe inside the index.
+        stmt = stmt.where(
+            sa.select(AttributeValue.customer_id)
+            .where(AttributeValue.customer_id == customer_id, *matching)
+            .exists()
+        )
     return stmt

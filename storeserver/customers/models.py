@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .text import display_name, initials
 
 customer_address_books = sa.Table(
     "customer_address_book",
@@ -57,11 +58,11 @@ class Customer(db.Model):
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return display_name(self.first_name, self.last_name)
 
     @property
     def initials(self) -> str:
-        return ((self.first_name[:1] + self.last_name[:1]) or "?").upper()
+        return initials(self.first_name, self.last_name)
 
 
 class AttributeGroup(db.Model):

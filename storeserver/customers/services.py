@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
@@ -112,12 +113,18 @@ def reference(legal_entity_id: str) -> Reference:
     every store IT flush raises in the database: a pull run by another
     process (cron, the CLI) is seen at once, not when the cache expires.
     """
-    cache = get_cache()
     key = f"reference:{legal_entity_id}:{generation()}"
-    found = cache.get(key)
+    # A request asks more than once (the route, then the service): the cache
+    # serialises its values, so the copy read first is kept for the request.
+    held = g.setdefault("references", {}) if has_request_context() else {}
+    found = held.get(key)
     if found is None:
-        found = _load_reference(legal_entity_id)
-        cache.set(key, found)
+        cache = get_cache()
+        found = cache.get(key)
+        if found is None:
+            found = _load_reference(legal_entity_id)
+            cache.set(key, found)
+        held[key] = found
     return found
 
 
@@ -224,8 +231,12 @@ def card_slots(ref: Reference) -> list[MeasureDef | AttributeDef]:
     return [*measures, *attributes]
 
 
-def cards(customers: list[Customer], ref: Reference) -> list[Card]:
-    """Cards for a page of customers, in two queries whatever the page size."""
+def cards(customers, ref: Reference) -> list[Card]:
+    """Cards for a page of customers, in two queries whatever the page size.
+
+    A customer is anything with its id, name, initials, e-mail and phone: an
+    entity or a row of a listing.
+    """
     slots = card_slots(ref)
     ids = [c.id for c in customers]
     attribute_ids = [s.id for s in slots if isinstance(s, AttributeDef)]

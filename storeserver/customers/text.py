@@ -48,3 +48,13 @@ def search_terms(query: str | None) -> list[str]:
             return []
         return [digits[1:] if digits.startswith("0") and len(digits) > 1 else digits]
     return folded.split()
+
+
+def display_name(first_name: str | None, last_name: str | None) -> str:
+    """A customer's name as cards and pages show it."""
+    return f"{first_name or ''} {last_name or ''}".strip()
+
+
+def initials(first_name: str | None, last_name: str | None) -> str:
+    """The letters of a customer's avatar."""
+    return (((first_name or "")[:1] + (last_name or "")[:1]) or "?").upper()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..book.models import Membership
 from ..book.services import find_book, member_select
 from ..customers.filters import Filters
 from ..customers.listing import listing
@@ -23,6 +24,7 @@ from ..customers.models import Customer
 from ..customers.services import reference
 from ..org.models import Staff, Store
 from ..permissions import Operation, ensure
+from ..store_book.services import matching as store_matching
 from ..store_book.services import members as store_members
 from ..text import spreadsheet_safe
 from ..timeutil import local_today
@@ -80,10 +82,14 @@ def contact_list(
         if book is None:
             return ContactList(channel)
         members = member_select(book)
+        narrowed = {"customer_id": Membership.customer_id}
     else:
         members = store_members(store, owner_filter or [])
+        narrowed = {"matching": store_matching(store, owner_filter or [], filters)}
     limit = int(current_app.config["LIST_LIMIT"])
-    found = listing(members, filters, ref, 1, limit, local_today(store.time_zone))
+    found = listing(
+        members, filters, ref, 1, limit, local_today(store.time_zone), **narrowed
+    )
     result = ContactList(channel, beyond_limit=max(0, found.total - limit))
     for customer in found.customers:
         reason = reachable(customer, channel)

@@ -44,7 +44,7 @@ def _back(raw: str | None) -> MultiDict:
     return MultiDict(parse_qsl(raw or ""))
 
 
-def _context(args) -> dict:
+def _context(args, with_owners: bool = True) -> dict:
     store = current_store()
     ref = reference(store.legal_entity_id)
     filters = customer_filters.parse(args, ref)
@@ -56,6 +56,7 @@ def _context(args) -> dict:
         owner_filter,
         page_arg(args),
         current_session_id(),
+        with_owners,
     )
     return {
         "page": page,
@@ -69,7 +70,8 @@ def _context(args) -> dict:
 @requires(Operation.VIEW_STORE_BOOK)
 def index():
     """The store book: cards with their owners, filters, the selection."""
-    context = _context(request.args)
+    # The owner filter is not part of the fragment: only the page counts owners.
+    context = _context(request.args, with_owners=not wants_fragment())
     if not wants_fragment():
         return render_template("store_book/index.html", **context)
 
@@ -128,7 +130,7 @@ def selection():
 
     if not wants_fragment():
         return redirect(_store_book_url(back), 303)
-    context = _context(back)
+    context = _context(back, with_owners=False)
     body = render_template("store_book/_selection.html", **context)
     body += render_template("store_book/_reassign_confirm.html", count=0, oob=True)
     if action in ("all", "clear"):

@@ -21,7 +21,7 @@ from .. import audit
 from ..audit import AuditEvent
 from ..book.models import ClientBook, Membership
 from ..book.services import ensure_book
-from ..customers.filters import Filters, apply
+from ..customers.filters import Filters, with_attributes, with_keyword
 from ..customers.listing import count, listing
 from ..customers.models import Customer
 from ..customers.services import Card, Reference, cards, reference
@@ -57,6 +57,32 @@ def store_books(store: Store) -> sa.Select:
 
 def members(store: Store, owner_filter: list[str] | None = None) -> sa.Select:
     """Active customers held in the store book, optionally by some owners only."""
+    held = _held(store, owner_filter)
+    return sa.select(Customer).where(Customer.id.in_(held), Customer.active)
+
+
+def matching(
+    store: Store, owner_filter: list[str] | None, filters: Filters
+) -> sa.Select:
+    """The store book's active customers matching a filter.
+
+    The attribute conditions go inside the list of memberships, so only the
+    customers they keep are read: the store book is a small part of the
+    legal entity's customers.
+    """
+    held = with_attributes(
+        _held(store, owner_filter),
+        filters,
+        store.legal_entity_id,
+        Membership.customer_id,
+    )
+    return with_keyword(
+        sa.select(Customer).where(Customer.id.in_(held), Customer.active), filters
+    )
+
+
+def _held(store: Store, owner_filter: list[str] | None) -> sa.Select:
+    """The customer ids of the store book's memberships (a customer may repeat)."""
     books = store_books(store)
     if owner_filter:
         wanted = [o for o in owner_filter if o != INACTIVE]
@@ -65,8 +91,7 @@ def members(store: Store, owner_filter: list[str] | None = None) -> sa.Select:
             disabled = sa.select(Staff.id).where(Staff.login_enabled.is_(False))
             owned = sa.or_(owned, ClientBook.staff_id.in_(disabled))
         books = books.where(owned)
-    held = sa.select(Membership.customer_id).where(Membership.book_id.in_(books))
-    return sa.select(Customer).where(Customer.id.in_(held), Customer.active)
+    return sa.select(Membership.customer_id).where(Membership.book_id.in_(books))
 
 
 @dataclass
@@ -117,8 +142,14 @@ def store_book_page(
     owner_filter: list[str],
     page: int = 1,
     selection_key: str | None = None,
+    with_owners: bool = True,
 ) -> StoreBookPage:
-    """One page of the store book, filtered, with each card's owners."""
+    """One page of the store book, filtered, with each card's owners.
+
+    `with_owners` adds the owner filter's associates and their counts, which
+    only the full page and the owner filter show: a filter partial skips
+    counting the whole store book by owner.
+    """
     ensure(actor, Operation.VIEW_STORE_BOOK)
     ref = reference(store.legal_entity_id)
     found = listing(
@@ -128,6 +159,7 @@ def store_book_page(
         page,
         current_app.config["PAGE_SIZE"],
         local_today(store.time_zone),
+        matching=matching(store, owner_filter, filters),
     )
     held_total = found.held_total
     if owner_filter:
@@ -154,7 +186,7 @@ def store_book_page(
         pages=found.pages,
         filters=filters,
         owner_filter=owner_filter,
-        owners=owners(store),
+        owners=owners(store) if with_owners else [],
         reference=ref,
         selection_count=len(selected_ids(store, selection_key)),
         occasions=found.occasions,
@@ -187,13 +219,24 @@ def selected_ids(store: Store, selection_key: str | None) -> list[str]:
     """The selected customers still in the store book, sorted."""
     if not selection_key:
         return []
-    held = members(store).with_only_columns(Customer.id)
+    # From the selection (often empty) to the store book, not the other way
+    # round: each selected customer is checked by its memberships.
+    held = (
+        sa.select(Membership.customer_id)
+        .where(
+            Membership.customer_id == SelectedCustomer.customer_id,
+            Membership.book_id.in_(store_books(store)),
+        )
+        .exists()
+    )
     return list(
         db.session.scalars(
             sa.select(SelectedCustomer.customer_id)
+            .join(Customer, Customer.id == SelectedCustomer.customer_id)
             .where(
                 SelectedCustomer.login_session_id == selection_key,
-                SelectedCustomer.customer_id.in_(held),
+                Customer.active,
+                held,
             )
             .order_by(SelectedCustomer.customer_id)
         )
@@ -230,8 +273,8 @@ def select_all_matching(
 ) -> int:
     """Add every customer matching the filter to the selection; return its size."""
     ensure(actor, Operation.REASSIGN)
-    matching = apply(members(store, owner_filter), filters, store.legal_entity_id)
-    ids = set(db.session.scalars(matching.with_only_columns(Customer.id)))
+    found = matching(store, owner_filter, filters).with_only_columns(Customer.id)
+    ids = set(db.session.scalars(found))
     _remember(store, selection_key, ids)
     db.session.commit()
     return len(selected_ids(store, selection_key))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 FORMAT_VERSION = 1
 KINDS = ("full", "delta")
@@ -50,8 +51,9 @@ class Header:
     watermark: str
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """One record of a feed (a tuple: a feed holds hundreds of thousands)."""
+
     line: int
     entity: str
     op: str
@@ -103,7 +105,7 @@ def records(lines: Iterable[bytes | str]) -> Iterator[Record]:
     trailer_line = None
     line_no = 1
     for line_no, raw in enumerate(lines, start=2):
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         if trailer_line is not None:
             raise FeedError(
@@ -148,4 +150,4 @@ def _record(obj: dict, line: int) -> Record:
     for field in keys if op == "delete" else required:
         if data.get(field) in (None, ""):
             raise FeedError(f'{entity} record lacks required field "{field}"', line)
-    return Record(line=line, entity=entity, op=op, data=data)
+    return Record(line, entity, op, data)

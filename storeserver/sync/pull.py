@@ -9,6 +9,7 @@ kept.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import time
 from collections import Counter
@@ -49,7 +50,7 @@ from ..org.models import (
     store_address_books,
 )
 from ..timeutil import parse_instant, utcnow
-from .feed import FeedError, Header, Record, parse_header, records
+from .feed import ENTITIES, FeedError, Header, Record, parse_header, records
 from .models import OutboxRow, SyncRun, SyncState
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ INSIGHTS_TEXTS = {
 }
 WATERMARK_KEY = "pull.watermark"
 YEARLESS = re.compile(r"^--(\d\d)-(\d\d)$")
+# The fields that name the thing a record is about, by entity.
+KEYS = {entity: keys for entity, (keys, _required) in ENTITIES.items()}
 
 
 @dataclass
@@ -186,14 +189,27 @@ class _Applier:
         self.counts = counts
         self.session = db.session
         self._known: dict[str, dict] = {}
-        self._batch: list[tuple[Record, dict]] = []
-        self._batch_key: tuple | None = None
+        # Buffered rows of the current run of one entity and op, by shape (the
+        # fields they carry): records of one entity that differ in optional
+        # fields still go out in full batches instead of alternating small ones.
+        self._run: tuple[str, str] | None = None
+        self._batches: dict[tuple, list[tuple[Record, dict, object]]] = {}
         # What each buffered row touches: a second record touching the same
         # thing must wait for the first to be written, so records apply in
-        # feed order even though a batch writes its deletes before its inserts.
+        # feed order even though a batch writes its deletes before its inserts
+        # and batches of different shapes are written one after the other.
         self._batch_touches: set = set()
+        self._statements: dict[tuple, sa.Insert] = {}
+        self._plans: dict[tuple, tuple | bool] = {}
+        # (entity, op) -> (the method making the row, the name it is counted by)
+        self._handlers: dict[tuple[str, str], tuple[Callable, str]] = {}
         self._refold: set[str] = set()
         self._pending: set[str] | None = None
+        # Customers this pull creates, each with a bit mask of the attributes
+        # it has written values for: a new customer has nothing to replace,
+        # so the first values of each attribute skip the delete.
+        self._fresh: dict[str, int] = {}
+        self._attribute_bits: dict[str, int] = {}
 
     # -- what the store already holds, loaded on first use ---------------------
 
@@ -245,14 +261,17 @@ class _Applier:
         return {key: value for key, value in rows}
 
     def _ref(self, record: Record, entity: str, value, field_name: str):
-        known = self.known(entity)
-        if value not in known:
+        known = self._known.get(entity)
+        if known is None:
+            known = self.known(entity)
+        try:
+            return known[value]
+        except KeyError:
             raise FeedError(
                 f"{record.entity} record refers to {entity} {value!r} in "
                 f'"{field_name}", which the store does not hold',
                 record.line,
-            )
-        return known[value]
+            ) from None
 
     def _refs(self, record: Record, entity: str, values, field_name: str) -> list:
         if not isinstance(values, list):
@@ -264,45 +283,60 @@ class _Applier:
     # -- buffering -------------------------------------------------------------
 
     def add(self, record: Record) -> None:
-        row = getattr(self, f"_{record.op}_{record.entity}", None)
-        if row is None:
-            raise FeedError(
-                f"{record.entity} records cannot be deleted through a feed", record.line
-            )
+        run = (record.entity, record.op)
+        handler = self._handlers.get(run)
+        if handler is None:
+            row = getattr(self, f"_{record.op}_{record.entity}", None)
+            if row is None:
+                raise FeedError(
+                    f"{record.entity} records cannot be deleted through a feed",
+                    record.line,
+                )
+            handler = self._handlers[run] = (row, f"{record.entity}.{record.op}")
+        row, counted_as = handler
         values = row(record)
         if values is None:
             return
 
-        key = (record.entity, record.op, tuple(sorted(values)))
         touches = values.pop("_touches", None)
-        if (
-            key != self._batch_key
-            or len(self._batch) >= BATCH
-            or (touches is not None and touches in self._batch_touches)
-        ):
+        if touches is None:
+            touches = (record.entity, *[record.data[k] for k in KEYS[record.entity]])
+        if run != self._run or touches in self._batch_touches:
             self.flush()
-            self._batch_key = key
-        if touches is not None:
-            self._batch_touches.add(touches)
-        self._batch.append((record, values))
-        self.counts[f"{record.entity}.{record.op}"] += 1
+            self._run = run
+        self._batch_touches.add(touches)
+        shape = tuple(values)
+        batch = self._batches.get(shape)
+        if batch is None:
+            batch = self._batches[shape] = []
+        batch.append((record, values, touches))
+        self.counts[counted_as] += 1
+        if len(batch) >= BATCH:
+            self._write(self._batches.pop(shape))
+            # Written rows no longer wait on anything: only buffered rows are
+            # remembered, so memory stays that of a few batches.
+            self._batch_touches.difference_update(t for _, _, t in batch)
 
     def flush(self) -> None:
-        if self._batch:
-            record = self._batch[0][0]
-            writer = getattr(self, f"_write_{record.op}_{record.entity}")
-            try:
-                writer([values for _, values in self._batch])
-            except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-                last = self._batch[-1][0].line
-                raise FeedError(
-                    f"records of lines {record.line}-{last} conflict with data the "
-                    f"store holds ({exc.orig})",
-                    record.line,
-                ) from exc
-            self._batch = []
-            self._batch_key = None
-            self._batch_touches = set()
+        """Write every buffered row, batch by batch."""
+        for batch in self._batches.values():
+            self._write(batch)
+        self._batches = {}
+        self._run = None
+        self._batch_touches = set()
+
+    def _write(self, batch: list[tuple[Record, dict, object]]) -> None:
+        record = batch[0][0]
+        writer = getattr(self, f"_write_{record.op}_{record.entity}")
+        try:
+            writer([values for _, values, _ in batch])
+        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+            last = batch[-1][0].line
+            raise FeedError(
+                f"records of lines {record.line}-{last} conflict with data the "
+                f"store holds ({exc.orig})",
+                record.line,
+            ) from exc
 
     def finish(self) -> None:
         """Write what is buffered, then the search text of partly sent customers."""
@@ -312,24 +346,88 @@ class _Applier:
 
     def _upsert(self, model_or_table, rows: list[dict], keys: list[str], **special):
         table = getattr(model_or_table, "__table__", model_or_table)
-        stmt = _insert(table)
-        columns = [c for c in rows[0] if c not in keys]
-        updates = {c: stmt.excluded[c] for c in columns}
-        updates.update(special)
-        if updates:
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        columns = tuple(c for c in rows[0] if c not in keys)
+        cache_key = (table.name, tuple(keys), columns, tuple(special))
+        stmt = self._statements.get(cache_key)
+        if stmt is None:
+            # Built once per shape: an upsert's "excluded" columns cost more
+            # to build than a batch of rows costs to write.
+            stmt = _insert(table)
+            updates = {c: stmt.excluded[c] for c in columns}
+            updates.update(special)
+            if updates:
+                stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+            self._statements[cache_key] = stmt
+        self._execute_rows(cache_key, stmt, rows)
+
+    def _insert_rows(self, table, rows: list[dict]) -> None:
+        """A plain INSERT of many rows."""
+        cache_key = (table.name, "insert")
+        stmt = self._statements.get(cache_key)
+        if stmt is None:
+            stmt = self._statements[cache_key] = table.insert()
+        self._execute_rows(cache_key, stmt, rows)
+
+    def _execute_rows(self, cache_key: tuple, stmt, rows: list[dict]) -> None:
+        """Execute an insert for a batch of rows of one shape.
+
+        On SQLite the statement is compiled once per shape and the rows go
+        to the driver as tuples, through the columns' own bind processors:
+        at a feed's hundreds of thousands of rows, turning each row into
+        driver parameters the general way costs more than SQLite's insert.
+        Other databases, and shapes the compiled statement does not match
+        (a column filled by its default), take the ordinary path.
+        """
+        connection = self.session.connection()
+        dialect = connection.dialect
+        plan_key = (*cache_key, tuple(rows[0]))
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plans[plan_key] = self._plan(stmt, dialect, list(rows[0]))
+        if not plan:
+            self.session.execute(stmt, rows)
+            return
+        sql, names, processors = plan
+        if processors:
+            # The rows are this writer's own: converted in place.
+            for r in rows:
+                for name, process in processors.items():
+                    r[name] = process(r[name])
+        if len(names) == 1:
+            params = [(r[names[0]],) for r in rows]
         else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        self.session.execute(stmt, rows)
+            params = list(map(operator.itemgetter(*names), rows))
+        connection.exec_driver_sql(sql, params)
+
+    @staticmethod
+    def _plan(stmt, dialect, columns: list[str]):
+        if dialect.name != "sqlite":
+            return False
+        compiled = stmt.compile(dialect=dialect, column_keys=columns)
+        names = compiled.positiontup
+        if names is None or set(names) != set(columns):
+            return False
+        processors = {}
+        for name in names:
+            impl = compiled.binds[name].type.dialect_impl(dialect)
+            processor = impl.bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        return str(compiled), tuple(names), processors
 
     def _relink(self, table, owner_col: str, rows: list[dict]) -> None:
         """Replace the address-book links of the owners in `rows`."""
-        owners = [{"owner": r["_id"]} for r in rows if "_books" in r]
+        owners = [r["_id"] for r in rows if "_books" in r]
         if not owners:
             return
-        self.session.execute(
-            table.delete().where(table.c[owner_col] == sa.bindparam("owner")), owners
-        )
+        # Owners new to the store have no links to replace. For the others,
+        # one statement for the batch: a delete per owner costs more in
+        # parameter handling than the delete itself.
+        held = [r["_id"] for r in rows if "_books" in r and "_new" not in r]
+        if held:
+            self.session.execute(table.delete().where(table.c[owner_col].in_(held)))
         links = [
             {owner_col: r["_id"], "address_book_id": book}
             for r in rows
@@ -337,11 +435,13 @@ class _Applier:
             for book in dict.fromkeys(r["_books"])
         ]
         if links:
-            self.session.execute(table.insert(), links)
+            self._insert_rows(table, links)
 
     @staticmethod
     def _strip(rows: list[dict]) -> list[dict]:
-        return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        # A batch holds rows of one shape, so the first row names the columns.
+        columns = [k for k in rows[0] if not k.startswith("_")]
+        return [{k: r[k] for k in columns} for r in rows]
 
     # -- entities --------------------------------------------------------------
 
@@ -679,7 +779,11 @@ class _Applier:
             return None
 
         le = self._ref(r, "legal_entity", d["legal_entity"], "legal_entity")
-        self.known("customer")[d["id"]] = le
+        known = self.known("customer")
+        new = d["id"] not in known
+        known[d["id"]] = le
+        if new:
+            self._fresh[d["id"]] = 0
         row = {
             "id": d["id"],
             "legal_entity_id": le,
@@ -706,11 +810,13 @@ class _Applier:
                             f'consent "{channel}" must be true, false or null', r.line
                         )
                     row[f"consent_{channel}"] = value
-        if all(name in d for name in ("first_name", "email", "phone")):
+        if new or all(name in d for name in ("first_name", "email", "phone")):
+            # A customer the store does not hold yet has nothing to keep: a
+            # field the record leaves out is empty, so it is folded at once.
             row["search_text"] = search_text(
-                d["first_name"], d["last_name"], d["email"], d["phone"]
+                d.get("first_name"), d["last_name"], d.get("email"), d.get("phone")
             )
-            row["sort_name"] = sort_name(d["first_name"], d["last_name"])
+            row["sort_name"] = sort_name(d.get("first_name"), d["last_name"])
         else:
             self._refold.add(d["id"])
         if "address_books" in d:
@@ -718,6 +824,8 @@ class _Applier:
             row["_books"] = self._refs(
                 r, "address_book", d["address_books"], "address_books"
             )
+            if new:
+                row["_new"] = True
         return row
 
     def _write_upsert_customer(self, rows):
@@ -771,16 +879,26 @@ class _Applier:
         d = r.data
         self._ref(r, "customer", d["customer"], "customer")
         kind, allowed, le = self._ref(r, "attribute", d["attribute"], "attribute")
-        return {
+        row = {
             "customer_id": d["customer"],
             "attribute_id": d["attribute"],
             "_le": le,
             "_values": _attribute_values(r, kind, allowed),
             "_touches": (d["customer"], d["attribute"]),
         }
+        written = self._fresh.get(d["customer"])
+        if written is not None:
+            bits = self._attribute_bits
+            bit = bits.setdefault(d["attribute"], 1 << len(bits))
+            if not written & bit:
+                row["_new"] = True
+            self._fresh[d["customer"]] = written | bit
+        return row
 
     def _write_upsert_attribute_value(self, rows):
-        self._write_delete_attribute_value(rows)
+        # A batch holds rows of one shape: all new values, or all replacing.
+        if "_new" not in rows[0]:
+            self._write_delete_attribute_value(rows)
         new = [
             {
                 "legal_entity_id": r["_le"],
@@ -793,20 +911,23 @@ class _Applier:
             for value, number in r["_values"]
         ]
         if new:
-            self.session.execute(AttributeValue.__table__.insert(), new)
+            self._insert_rows(AttributeValue.__table__, new)
 
     def _delete_attribute_value(self, r: Record) -> dict:
         return {"customer_id": r.data["customer"], "attribute_id": r.data["attribute"]}
 
     def _write_delete_attribute_value(self, rows):
         table = AttributeValue.__table__
-        self.session.execute(
-            table.delete().where(
-                table.c.customer_id == sa.bindparam("c"),
-                table.c.attribute_id == sa.bindparam("a"),
-            ),
-            [{"c": r["customer_id"], "a": r["attribute_id"]} for r in rows],
-        )
+        # One statement per attribute of the batch rather than one per row.
+        customers: dict[str, list[str]] = {}
+        for r in rows:
+            customers.setdefault(r["attribute_id"], []).append(r["customer_id"])
+        for attribute_id, ids in customers.items():
+            self.session.execute(
+                table.delete().where(
+                    table.c.attribute_id == attribute_id, table.c.customer_id.in_(ids)
+                )
+            )
 
     def _upsert_erasure(self, r: Record) -> dict | None:
         customer_id = r.data["customer"]
@@ -906,18 +1027,15 @@ class _Applier:
         table = Membership.__table__
         # HQ is the system of record: when membership is exclusive and HQ puts
         # a customer in a book, any other book of the store lets go of it.
-        sole = [
-            {"c": r["customer_id"], "b": r["book_id"]}
-            for r in rows
-            if r["sole_customer_id"]
-        ]
-        if sole:
+        sole: dict[str, list[str]] = {}
+        for r in rows:
+            if r["sole_customer_id"]:
+                sole.setdefault(r["book_id"], []).append(r["customer_id"])
+        for book_id, ids in sole.items():
             self.session.execute(
                 table.delete().where(
-                    table.c.customer_id == sa.bindparam("c"),
-                    table.c.book_id != sa.bindparam("b"),
-                ),
-                sole,
+                    table.c.customer_id.in_(ids), table.c.book_id != book_id
+                )
             )
         self._upsert(table, rows, ["book_id", "customer_id"])
 
@@ -1040,54 +1158,57 @@ def _instant(r: Record, name: str):
         raise FeedError(f'"{name}" is not an ISO 8601 instant', r.line) from exc
 
 
+def _bad_value(r: Record, expected: str) -> FeedError:
+    return FeedError(
+        f"attribute {r.data['attribute']} takes {expected}, not {r.data['value']!r}",
+        r.line,
+    )
+
+
+def _choice(r: Record, item, allowed: set) -> str:
+    if not isinstance(item, str):
+        raise _bad_value(r, "text values")
+    if allowed and item not in allowed:
+        raise FeedError(
+            f"{item!r} is not an allowed value of attribute {r.data['attribute']}",
+            r.line,
+        )
+    return item
+
+
 def _attribute_values(
     r: Record, kind: str, allowed: set
 ) -> list[tuple[str, float | None]]:
     """Check a value against its attribute's type; return the rows to store."""
     value = r.data["value"]
-    attribute = r.data["attribute"]
-
-    def bad(expected: str):
-        return FeedError(
-            f"attribute {attribute} takes {expected}, not {value!r}", r.line
-        )
-
-    def choice(item) -> str:
-        if not isinstance(item, str):
-            raise bad("text values")
-        if allowed and item not in allowed:
-            raise FeedError(
-                f"{item!r} is not an allowed value of attribute {attribute}", r.line
-            )
-        return item
 
     if kind == "multi_choice":
         items = value if isinstance(value, list) else [value]
-        return [(choice(item), None) for item in dict.fromkeys(items)]
+        return [(_choice(r, item, allowed), None) for item in dict.fromkeys(items)]
     if kind == "single_choice":
-        return [(choice(value), None)]
+        return [(_choice(r, value, allowed), None)]
     if kind == "text":
         if not isinstance(value, str):
-            raise bad("a text")
+            raise _bad_value(r, "a text")
         return [(value, None)] if value else []
     if kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad("a number")
+            raise _bad_value(r, "a number")
         if kind == "integer" and not float(value).is_integer():
-            raise bad("a whole number")
+            raise _bad_value(r, "a whole number")
         number = int(value) if kind == "integer" else float(value)
         return [(str(number), float(number))]
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise bad("true or false")
+            raise _bad_value(r, "true or false")
         return [("true" if value else "false", None)]
     if kind == "date":
         try:
             date.fromisoformat(str(value))
         except ValueError as exc:
-            raise bad('a date "YYYY-MM-DD"') from exc
+            raise _bad_value(r, 'a date "YYYY-MM-DD"') from exc
         if len(str(value)) != 10:
-            raise bad('a date "YYYY-MM-DD"')
+            raise _bad_value(r, 'a date "YYYY-MM-DD"')
         return [(str(value), None)]
     if kind == "yearless_date":
         match = YEARLESS.match(str(value))
@@ -1097,9 +1218,9 @@ def _attribute_values(
                 raise ValueError
             date(2000, int(match[1]), int(match[2]))
         except ValueError as exc:
-            raise bad('a yearless date "--MM-DD"') from exc
+            raise _bad_value(r, 'a yearless date "--MM-DD"') from exc
         return [(str(value), None)]
-    raise bad("a value of a known type")
+    raise _bad_value(r, "a value of a known type")
 
 
 def apply_records(records_: Iterable[Record], source: str) -> Counter:

@@ -4,11 +4,19 @@ The pull runs nightly at the store's local PULL_AT, followed by a check of
 the analytics integration; the push every PUSH_EVERY_MINUTES. Both take the
 database lock, so a cron job or store IT's command line running at the same
 moment is refused rather than overlapping.
+
+The push runs in a thread of the server. The pull runs the command store IT
+would type, `storeserver sync pull`, in a child process: applying a feed of
+a flagship store is seconds of Python work, which in a thread would hold the
+interpreter lock against the requests being served.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +34,11 @@ logger = logging.getLogger(__name__)
 def _run(app: Flask, what: str) -> None:
     from . import services
 
+    if what == "pull":
+        _pull_in_child(app)
+        with app.app_context():
+            _check_insights()
+        return
     with app.app_context():
         try:
             getattr(services, what)()
@@ -35,8 +48,6 @@ def _run(app: Flask, what: str) -> None:
             logger.warning("scheduled %s failed: %s", what, exc)
         except Exception:
             logger.exception("scheduled %s failed", what)
-        if what == "pull":
-            _check_insights()
 
 
 def _check_insights() -> None:
@@ -48,6 +59,41 @@ def _check_insights() -> None:
         validate_all()
     except Exception:
         logger.exception("scheduled analytics check failed")
+
+
+def _pull_in_child(app: Flask) -> None:
+    """Run `storeserver sync pull` with this server's instance folder and environment.
+
+    The child reads the same configuration (instance config, environment),
+    takes the same database lock and records its run like any pull; what it
+    printed goes to this server's log.
+    """
+    env = {**os.environ, "STORESERVER_INSTANCE_PATH": app.instance_path}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "storeserver.cli", "sync", "pull"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=int(app.config["SYNC_LOCK_SECONDS"]),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        logger.warning(
+            "scheduled pull stopped after %s s", app.config["SYNC_LOCK_SECONDS"]
+        )
+        return
+    if done.returncode == 0:
+        # The feeds applied or skipped and the time, without the counts.
+        summary = [line for line in done.stdout.splitlines() if line[:1].strip()]
+        logger.info("scheduled pull done: %s", "; ".join(summary))
+        return
+    said = done.stderr.strip().splitlines()
+    reason = said[-1] if said else f"exit status {done.returncode}"
+    if done.returncode == 2:
+        logger.info("scheduled pull skipped: %s", reason)
+    else:
+        logger.warning("scheduled pull failed: %s", reason)
 
 
 def start(app: Flask, zone: str) -> BackgroundScheduler:
