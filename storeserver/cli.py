@@ -267,9 +267,7 @@ def insights_validate(legal_entity):
         click.echo("Cards show the nightly values HQ sends.", err=True)
     elif result.step == "disabled":
         click.echo("Cards show attributes in the measure slots.", err=True)
-    elif result.step == "unknown_legal_entity":
-        pass
-    else:
+    elif result.step != "unknown_legal_entity":
         click.echo(
             "The integration is switched off: cards show attributes in the measure "
             "slots until a validation succeeds.",

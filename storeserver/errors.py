@@ -85,7 +85,7 @@ def _same_site_referrer() -> str | None:
 
 
 def _render(status: int, message, title=None):
-    # XXX: a lazy message (flask_babel's LazyString) counts as safe HTML in
+    # Why: a lazy message (flask_babel's LazyString) counts as safe HTML in
     # Jinja, and its arguments may come from the request or from HQ: turn it
     # into a plain string so that the template escapes it.
     message = str(message)

@@ -38,7 +38,7 @@ STORE_IT_OPS = ["store.admin", "customer.view"]
 def _push_request_context():
     """Replace pytest-flask's fixture of the same name with one that does nothing.
 
-    XXX: pytest-flask pushes one request context for the whole test, so every
+    Why: pytest-flask pushes one request context for the whole test, so every
     request made in the test shares one `g` (the CSRF token and the current
     store would leak from one request, or one test client, to the next). Real
     requests each get their own context, and so must ours.
@@ -79,7 +79,7 @@ class SQLiteFiles:
         """Nothing to do: the file goes with the test's temporary folder."""
 
     def close(self) -> None:
-        pass
+        """Nothing to close: there is no server."""
 
 
 class PostgreSQLDatabase:

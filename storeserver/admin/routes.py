@@ -29,7 +29,6 @@ from ..sync import schedule
 from ..sync import services as sync_services
 from ..sync.models import OutboxRow, SyncLock, SyncRun
 from ..sync.pull import stored_watermark
-from ..timeutil import utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -61,30 +60,9 @@ def index():
         generation=cache.generation(),
         next_runs=schedule.next_runs(current_app),
         lock=db.session.get(SyncLock, "sync"),
-        insights=_insights_status(),
+        insights=insights.status(current_store().legal_entity_id),
         expiring=secretstore.expiring(int(current_app.config["SECRET_WARN_DAYS"])),
     )
-
-
-def _insights_status() -> dict:
-    store = current_store()
-    le = store.legal_entity_id
-    state = insights.state_of(le)
-    expires = state.secret_expires_on if state else None
-    days_left = (expires - utcnow()).days if expires else None
-    return {
-        "settings": insights.settings_of(le),
-        "state": state,
-        "on": insights.measures_on(insights.settings_of(le), state),
-        "step": insights.STEPS.get(state.failed_step)
-        if state and state.failed_step
-        else None,
-        "expires": expires,
-        "days_left": days_left,
-        "expiring": days_left is not None
-        and days_left < int(current_app.config["SECRET_WARN_DAYS"]),
-        "live_failure": insights.last_live_failure(le),
-    }
 
 
 @bp.post("/insights/validate")

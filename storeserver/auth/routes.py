@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -25,7 +24,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .. import current_store
 from ..extensions import db, limiter, login_manager
 from ..org.models import Staff
-from ..org.services import works_in
 from ..permissions import Operation, public, requires
 from ..text import safe_path
 from .forms import LoginForm
@@ -37,6 +35,7 @@ from .services import (
     idle_minutes,
     keep_alive,
     open_session,
+    recent_associates,
     signed_in_staff,
 )
 
@@ -112,21 +111,7 @@ def _recent() -> list[str]:
 
 
 def _login_page(form, status):
-    recent = []
-    store = current_store()
-    ids = _recent()
-    if ids and store is not None:
-        found = {
-            s.id: s
-            for s in db.session.scalars(
-                sa.select(Staff).where(
-                    Staff.id.in_(ids),
-                    Staff.legal_entity_id == store.legal_entity_id,
-                    Staff.login_enabled,
-                )
-            )
-        }
-        recent = [found[i] for i in ids if i in found and works_in(found[i], store)]
+    recent = recent_associates(_recent(), current_store())
     if request.method == "GET" and request.args.get("staff") in {s.id for s in recent}:
         form.staff_id.data = request.args["staff"]
     return render_template("auth/login.html", form=form, recent=recent), status

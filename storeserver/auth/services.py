@@ -175,3 +175,20 @@ def idle_minutes() -> int | float:
     """IDLE_MINUTES as people read it (10, not 10.0)."""
     minutes = float(current_app.config["IDLE_MINUTES"])
     return int(minutes) if minutes.is_integer() else minutes
+
+
+def recent_associates(staff_ids: list[str], store: Store | None) -> list[Staff]:
+    """Of the ids this device remembers, those who may sign in here, in order."""
+    if not staff_ids or store is None:
+        return []
+    found = {
+        s.id: s
+        for s in db.session.scalars(
+            sa.select(Staff).where(
+                Staff.id.in_(staff_ids),
+                Staff.legal_entity_id == store.legal_entity_id,
+                Staff.login_enabled,
+            )
+        )
+    }
+    return [found[i] for i in staff_ids if i in found and works_in(found[i], store)]

@@ -38,7 +38,7 @@ class Membership(db.Model):
     customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customer.id"))
     added_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     added_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("staff.id"))
-    # XXX: holds customer_id while membership is exclusive and NULL otherwise,
+    # Why: holds customer_id while membership is exclusive and NULL otherwise,
     # because the unique index on it is what stops two concurrent requests from
     # putting one customer in two books; the service check alone cannot.
     sole_customer_id: Mapped[str | None] = mapped_column(sa.String(40), unique=True)

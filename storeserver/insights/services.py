@@ -231,6 +231,26 @@ def _record(legal_entity_id: str, result: Validation, who: str) -> None:
     forget_values()
 
 
+def status(legal_entity_id: str) -> dict:
+    """What store IT's page says of the integration: on or off, the last check,
+    the secret's expiry (flagged within SECRET_WARN_DAYS), the last fallback."""
+    settings = db.session.get(InsightsSettings, legal_entity_id)
+    state = db.session.get(InsightsState, legal_entity_id)
+    expires = state.secret_expires_on if state else None
+    days_left = (expires - utcnow()).days if expires else None
+    warn = int(current_app.config["SECRET_WARN_DAYS"])
+    return {
+        "settings": settings,
+        "state": state,
+        "on": measures_on(settings, state),
+        "step": STEPS.get(state.failed_step) if state and state.failed_step else None,
+        "expires": expires,
+        "days_left": days_left,
+        "expiring": days_left is not None and days_left < warn,
+        "live_failure": last_live_failure(legal_entity_id),
+    }
+
+
 def state_of(legal_entity_id: str) -> InsightsState | None:
     return db.session.get(InsightsState, legal_entity_id)
 

@@ -52,7 +52,7 @@ def _holder_died(holder: str | None) -> bool:
     if not found or found[2] != socket.gethostname() or os.name != "posix":
         return False
     try:
-        # XXX: signal 0 only asks whether the process exists, on POSIX; on
+        # Why: signal 0 only asks whether the process exists, on POSIX; on
         # Windows os.kill would end it, hence the check above.
         os.kill(int(found[1]), 0)
     except ProcessLookupError:

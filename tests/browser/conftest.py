@@ -136,7 +136,7 @@ def serving(app) -> Iterator[LiveServer]:
 def stop(server, thread: threading.Thread) -> None:
     """Stop waitress at once, open connections included.
 
-    XXX: closing the server from this thread races its loop (select() on a
+    Why: closing the server from this thread races its loop (select() on a
     closed socket fails in the server's thread), and the loop runs on while
     the browser keeps connections open. The loop's own trigger closes every
     socket from inside the loop, which then ends.
